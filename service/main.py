@@ -1,0 +1,74 @@
+"""The application factory: engines, middleware, routers and handlers are built here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from service import api, public
+from service.config import Settings, get_settings
+from service.csrf import CsrfCookieMiddleware
+from service.db import make_engine, make_sessionmaker
+from service.errors import install_handlers
+from service.links import LinkSigner
+from service.security_headers import SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Coffee Rounds",
+        version="1.0",
+        description=(
+            "Monthly small-group coffee chats for hospital staff. The `/api/v1` endpoints let a "
+            "hospital's HR system list, create and update participants with an API token, and "
+            "let participants sign up and manage their profile."
+        ),
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.links = LinkSigner(settings.secret_key.get_secret_value())
+
+    secure_cookies = settings.base_url.startswith("https://")
+    app.add_middleware(CsrfCookieMiddleware, secure=secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=secure_cookies)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_handlers(app)
+
+    app.include_router(public.router)
+    app.include_router(api.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> Response:
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return app

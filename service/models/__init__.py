@@ -1,0 +1,23 @@
+"""ORM models; importing this package registers every table on `Base.metadata`."""
+
+from service.models.accounts import AdminAccount, AdminSession, ApiToken
+from service.models.organization import Organization
+from service.models.outbox import AuditEvent, OutboxMessage
+from service.models.participant import AvoidEntry, Participant
+from service.models.rounds import Feedback, MatchGroup, Membership, Round, Topic
+
+__all__ = [
+    "AdminAccount",
+    "AdminSession",
+    "ApiToken",
+    "AuditEvent",
+    "AvoidEntry",
+    "Feedback",
+    "MatchGroup",
+    "Membership",
+    "Organization",
+    "OutboxMessage",
+    "Participant",
+    "Round",
+    "Topic",
+]

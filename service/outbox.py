@@ -1,0 +1,237 @@
+"""The email outbox: messages are rendered and stored in the caller's transaction, sent later.
+
+Delivery is at-least-once. A row is claimed with a lease, sent, then marked sent in its own
+short transaction; a crash between the SMTP 250 and that commit re-sends the same stored bytes
+(same Message-ID, same .ics) once the lease runs out. Nothing is ever re-rendered on retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications import (
+    FileSender,
+    PermanentSendError,
+    SmtpSender,
+    TransientSendError,
+    build_message,
+    message_bytes,
+    render_email,
+)
+from service.config import Settings
+from service.db import utcnow
+from service.models import Organization, OutboxMessage, Participant
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_CAP_SECONDS = 6 * 3600
+
+
+def sender_identity(settings: Settings, org: Organization | None) -> tuple[str, str]:
+    """The programme mailbox: From address, envelope sender and calendar ORGANIZER."""
+    if org is not None and org.sender_email:
+        return org.sender_email, org.sender_name or f"Coffee Rounds at {org.name}"
+    name = f"Coffee Rounds at {org.name}" if org is not None else settings.mail_from_name
+    return settings.mail_from, name
+
+
+def enqueue_email(
+    session: Session,
+    *,
+    settings: Settings,
+    org: Organization | None,
+    to: str,
+    to_name: str,
+    kind: str,
+    template: str,
+    context: Mapping[str, Any],
+    idempotency_key: str,
+    participant: Participant | None = None,
+    list_unsubscribe_url: str | None = None,
+    calendar: bytes | None = None,
+    calendar_method: str | None = None,
+) -> bool:
+    """Render an email and queue it; returns False if the same key was already queued."""
+    sender, sender_name = sender_identity(settings, org)
+    domain = sender.rsplit("@", 1)[-1]
+    message_id = f"<{uuid.uuid4().hex}@{domain}>"
+    rendered = render_email(template, context)
+    message = build_message(
+        sender=sender,
+        sender_name=sender_name,
+        to=to,
+        to_name=to_name,
+        rendered=rendered,
+        message_id=message_id,
+        list_unsubscribe_url=list_unsubscribe_url,
+        list_unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe" if list_unsubscribe_url else None,
+        calendar=calendar,
+        calendar_method=calendar_method,
+    )
+    values = {
+        "organization_id": org.id if org is not None else None,
+        "participant_id": participant.id if participant is not None else None,
+        "idempotency_key": idempotency_key,
+        "kind": kind,
+        "to_address": to,
+        "envelope_from": sender,
+        "subject": rendered.subject[:300],
+        "message_id": message_id,
+        "body": message_bytes(message),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def make_sender(settings: Settings) -> FileSender | SmtpSender:
+    if settings.email_backend == "file":
+        return FileSender(settings.email_file_dir)
+    return SmtpSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout,
+        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+    )
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}"
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter, capped."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+def claim(
+    session: Session, *, now: datetime, limit: int, ids: Iterable[int] | None = None
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows (expired leases count as due); other workers skip them."""
+    due = or_(
+        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now),
+    )
+    query = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = list(session.scalars(query))
+    if not claimed:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(claimed))
+        .values(
+            status="sending",
+            lease_until=now + LEASE,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def deliver_due(
+    factory: sessionmaker[Session],
+    sender: FileSender | SmtpSender,
+    *,
+    limit: int = 500,
+    ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Send what is due, committing each outcome on its own so a crash loses nothing."""
+    report = DeliveryReport()
+    with factory.begin() as session:
+        rows = claim(session, now=now or utcnow(), limit=limit, ids=ids)
+        batch = [(row.id, row.body, row.envelope_from, row.to_address, row.attempts) for row in rows]
+    if not batch:
+        return report
+    with sender:
+        for row_id, body, envelope_from, to_address, attempts in batch:
+            try:
+                sender.send(body, envelope_from=envelope_from, recipients=[to_address])
+            except PermanentSendError as exc:
+                _mark(factory, row_id, status="failed", error=str(exc), undeliverable=True)
+                report.failed += 1
+                report.errors.append(f"{to_address}: {exc}")
+            except TransientSendError as exc:
+                status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+                _mark(factory, row_id, status=status, error=str(exc), retry_in=backoff(attempts))
+                if status == "failed":
+                    report.failed += 1
+                else:
+                    report.retrying += 1
+                report.errors.append(f"{to_address}: {exc}")
+            else:
+                _mark(factory, row_id, status="sent")
+                report.sent += 1
+    return report
+
+
+def _mark(
+    factory: sessionmaker[Session],
+    row_id: int,
+    *,
+    status: str,
+    error: str = "",
+    retry_in: timedelta | None = None,
+    undeliverable: bool = False,
+) -> None:
+    now = utcnow()
+    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error[:2000]}
+    if status == "sent":
+        values["sent_at"] = now
+    if retry_in is not None and status == "pending":
+        values["next_attempt_at"] = now + retry_in
+    with factory.begin() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        if undeliverable:
+            participant_id = session.scalar(
+                select(OutboxMessage.participant_id).where(OutboxMessage.id == row_id)
+            )
+            if participant_id is not None:
+                session.execute(
+                    update(Participant)
+                    .where(Participant.id == participant_id)
+                    .values(undeliverable=True)
+                )
+    if error:
+        log.warning("outbox message %s: %s (%s)", row_id, status, error)

@@ -1,0 +1,1 @@
+"""Participants: who takes part, their profiles, and how they join, pause and leave."""
