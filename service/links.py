@@ -9,6 +9,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from service.errors import LinkExpired, LinkInvalid
 
 PURPOSES = ("confirm", "manage", "unsubscribe", "feedback")
+# Links inside monthly emails must keep working for the weeks a round lasts.
+LONG_LINK_SECONDS = 120 * 24 * 3600
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 
 
 def claim(
-    session: Session, *, now: datetime, limit: int, ids: Iterable[int] | None = None
+    session: Session, *, now: datetime, limit: int, keys: Iterable[str] | None = None
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due rows (expired leases count as due); other workers skip them."""
     due = or_(
@@ -146,8 +146,8 @@ def claim(
         (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now),
     )
     query = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
-    if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
+    if keys is not None:
+        query = query.where(OutboxMessage.idempotency_key.in_(list(keys)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = list(session.scalars(query))
@@ -174,13 +174,14 @@ def deliver_due(
     sender: FileSender | SmtpSender,
     *,
     limit: int = 500,
-    ids: Iterable[int] | None = None,
+    keys: Iterable[str] | None = None,
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Send what is due, committing each outcome on its own so a crash loses nothing."""
+    """Send what is due (or just the rows with these idempotency keys), committing each
+    outcome on its own so a crash loses nothing."""
     report = DeliveryReport()
     with factory.begin() as session:
-        rows = claim(session, now=now or utcnow(), limit=limit, ids=ids)
+        rows = claim(session, now=now or utcnow(), limit=limit, keys=keys)
         batch = [(row.id, row.body, row.envelope_from, row.to_address, row.attempts) for row in rows]
     if not batch:
         return report

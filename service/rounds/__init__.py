@@ -1,0 +1,1 @@
+"""Monthly rounds: snapshot the cohort, match, schedule, invite, follow up."""
