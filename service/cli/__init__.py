@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import accounts, demo, matching, participants, server
+from service.cli import accounts, demo, matching, participants, rounds, server
 
 app = typer.Typer(
     name="coffeerounds",
@@ -23,6 +23,8 @@ app.command("create-org")(accounts.create_org)
 app.command("create-admin")(accounts.create_admin)
 app.command("create-token")(accounts.create_token)
 app.command("match")(matching.match)
+app.command("round")(rounds.round_command)
+app.command("scheduler")(rounds.scheduler)
 
 
 def main() -> None:

@@ -30,7 +30,9 @@ def parse_window(text: str) -> Window:
         )
     day = match["day"].capitalize()
     if day not in WEEKDAYS:
-        raise ValueError(f"'{match['day']}' is not a weekday (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+        raise ValueError(
+            f"'{match['day']}' is not a weekday (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)"
+        )
     start = _minutes(match["h1"], match["m1"], allow_24=False)
     end = _minutes(match["h2"], match["m2"], allow_24=True)
     if end == start:
@@ -55,8 +57,10 @@ def parse_availability(value: str | list[str] | list[list[int]] | None) -> list[
     for item in items:
         if isinstance(item, str):
             windows.add(parse_window(item))
-        elif isinstance(item, list | tuple) and len(item) == 3 and all(
-            isinstance(x, int) and not isinstance(x, bool) for x in item
+        elif (
+            isinstance(item, list | tuple)
+            and len(item) == 3
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
         ):
             day, start, end = item
             if not (0 <= day <= 6 and 0 <= start < 1440 and start + 15 <= end <= start + 1440):

@@ -125,7 +125,9 @@ def signup(
     p = registration.participant
     if registration.created or p.status in ("pending", "left"):
         return Outcome(p, [send_confirmation(session, settings, links, org, p)])
-    return Outcome(p, [send_manage_link(session, settings, links, org, p, template="already_registered")])
+    return Outcome(
+        p, [send_manage_link(session, settings, links, org, p, template="already_registered")]
+    )
 
 
 def request_manage_link(

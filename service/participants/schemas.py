@@ -44,9 +44,11 @@ def _has_forbidden_chars(value: str, *, allow_newlines: bool) -> bool:
     for char in value:
         if char in _BIDI_CONTROLS:
             return True
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs") and not (
-            allow_newlines and char in "\n\t"
-        ) and char not in "\u200d\u200c":  # joiners are needed by several scripts
+        if (
+            unicodedata.category(char) in ("Cc", "Cf", "Cs")
+            and not (allow_newlines and char in "\n\t")
+            and char not in "\u200d\u200c"
+        ):  # joiners are needed by several scripts
             return True
     return False
 

@@ -103,7 +103,7 @@ def register(
     source: str,
     active: bool,
 ) -> Registration:
-    """Create a participant, or return the existing one untouched (the caller decides what to tell)."""
+    """Create a participant, or return the existing one untouched (the caller says what)."""
     check_email_domain(org, data.email)
     existing = find_by_email(session, org, data.email)
     if existing is not None and existing.status != "deleted":

@@ -115,9 +115,7 @@ def plan_round(
     groups = []
     for matched in result.groups:
         members = [by_email[key] for key in matched.members]
-        start, everyone = meeting_time(
-            org, [cohort.to_person(p) for p in members], window=window
-        )
+        start, everyone = meeting_time(org, [cohort.to_person(p) for p in members], window=window)
         topic = topics.get(matched.topic.key) if matched.topic is not None else None
         groups.append(PlannedGroup(members, matched, topic, start, everyone))
     unplaced = [by_email[key] for key in result.unplaced]
@@ -188,9 +186,13 @@ def persist_groups(session: Session, org: Organization, round_: Round, plan: Rou
     placed = [p.id for g in plan.groups for p in g.members]
     unplaced = [p.id for p in plan.unplaced]
     if placed:
-        session.execute(update(Participant).where(Participant.id.in_(placed)).values(priority=False))
+        session.execute(
+            update(Participant).where(Participant.id.in_(placed)).values(priority=False)
+        )
     if unplaced:
-        session.execute(update(Participant).where(Participant.id.in_(unplaced)).values(priority=True))
+        session.execute(
+            update(Participant).where(Participant.id.in_(unplaced)).values(priority=True)
+        )
     session.flush()
 
 
@@ -198,9 +200,7 @@ def group_views(session: Session, org: Organization, round_: Round) -> list[invi
     """Every group of a round with its active members, in two queries."""
     groups = list(
         session.scalars(
-            select(MatchGroup)
-            .where(MatchGroup.round_id == round_.id)
-            .order_by(MatchGroup.number)
+            select(MatchGroup).where(MatchGroup.round_id == round_.id).order_by(MatchGroup.number)
         )
     )
     rows = session.execute(
@@ -227,9 +227,7 @@ def send_round(
 ) -> int:
     """Queue every invite and "not matched" email of a round and mark it sent (idempotent)."""
     queued = 0
-    descriptions = {
-        t.id: t.description for t in cohort.active_topics(session, org)
-    }
+    descriptions = {t.id: t.description for t in cohort.active_topics(session, org)}
     for view in group_views(session, org, round_):
         extra = {"topic_description": descriptions.get(view.group.topic_id or -1, "")}
         queued += invites.queue_invites(session, settings, links, view, extra=extra)

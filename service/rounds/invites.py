@@ -212,14 +212,16 @@ def queue_followup(
     view: GroupView,
     *,
     kind: str,
+    skip_keys: frozenset[str] | set[str] = frozenset(),
 ) -> int:
     """Reminder (day before), check-in (two days after) or follow-up (2-3 weeks after)."""
     queued = 0
     for membership, participant in view.members:
+        if followup_key(kind, view.group, participant, membership) in skip_keys:
+            continue  # queued on an earlier run: do not even render it again
         token = round_links.membership_token(links, participant, membership)
         if kind == "reminder":
             context = _meeting_context(settings, links, view, participant, membership)
-            key = f"reminder:{view.group.id}:{participant.id}:{view.group.ical_sequence}"
         else:
             context = _common_context(settings, links, view, participant)
             context["feedback_url"] = round_links.membership_url(
@@ -231,7 +233,6 @@ def queue_followup(
             context["met_no_url"] = round_links.membership_url(
                 settings, view.org, token, "checkin", "met=no"
             )
-            key = f"{kind}:{membership.id}"
         queued += outbox.enqueue_email(
             session,
             settings=settings,
@@ -242,10 +243,18 @@ def queue_followup(
             kind=kind,
             template=kind,
             context=context,
-            idempotency_key=key,
+            idempotency_key=followup_key(kind, view.group, participant, membership),
             list_unsubscribe_url=str(context["unsubscribe_url"]),
         )
     return queued
+
+
+def followup_key(
+    kind: str, group: MatchGroup, participant: Participant, membership: Membership
+) -> str:
+    if kind == "reminder":
+        return f"reminder:{group.id}:{participant.id}:{group.ical_sequence}"
+    return f"{kind}:{membership.id}"
 
 
 def queue_not_matched(

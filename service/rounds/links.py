@@ -20,7 +20,9 @@ def membership_token(links: LinkSigner, participant: Participant, membership: Me
 
 
 def participant_token(links: LinkSigner, participant: Participant) -> str:
-    return links.make("unsubscribe", participant_id=participant.id, version=participant.link_version)
+    return links.make(
+        "unsubscribe", participant_id=participant.id, version=participant.link_version
+    )
 
 
 def membership_url(
