@@ -16,11 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service import migrations
 from service.config import Settings
-from service.db import Base
+from service.db import Base, make_engine, make_sessionmaker
+from service.links import LinkSigner
 from service.main import create_app
 from service.models import Organization
 
@@ -96,6 +97,19 @@ def db(app: FastAPI) -> Iterator[Session]:
     """A session on the app's database; tests commit what they set up."""
     with app.state.sessionmaker() as session:
         yield session
+
+
+@pytest.fixture
+def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory of our own, for code that runs outside a request (jobs, CLI)."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def links() -> LinkSigner:
+    return LinkSigner(TEST_SECRET)
 
 
 @pytest.fixture(autouse=True)

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 import matching
-from service.config import Settings
-from service.db import make_engine, make_sessionmaker
-from service.links import LinkSigner
 from service.models import Organization, Topic
 from service.participants.schemas import ParticipantIn
 from service.participants.service import register
-from tests.conftest import TEST_SECRET
 
 ROLES = ("attending", "resident", "nurse", "fellow", "np_pa", "student")
-
-
-@pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def links() -> LinkSigner:
-    return LinkSigner(TEST_SECRET)
 
 
 def make_org(
@@ -72,5 +53,3 @@ def make_org(
     session.flush()
     return org
 
-
-__all__ = ["Settings", "factory", "links", "make_org"]

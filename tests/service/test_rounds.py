@@ -16,7 +16,7 @@ from service.rounds import jobs
 from service.rounds.create import create_round, plan_round
 from service.rounds.timing import round_due_at, scheduling_window
 from service.scheduler import build_scheduler, round_trigger
-from tests.service.round_fixtures import factory, links, make_org  # noqa: F401
+from tests.service.round_fixtures import make_org
 
 DEC_ROUND_TIME = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # first Monday, 09:00 New York
 
