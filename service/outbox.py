@@ -77,7 +77,9 @@ def enqueue_email(
         rendered=rendered,
         message_id=message_id,
         list_unsubscribe_url=list_unsubscribe_url,
-        list_unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe" if list_unsubscribe_url else None,
+        list_unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe"
+        if list_unsubscribe_url
+        else None,
         calendar=calendar,
         calendar_method=calendar_method,
     )
@@ -99,8 +101,10 @@ def enqueue_email(
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
+    stmt = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     result = session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -182,7 +186,9 @@ def deliver_due(
     report = DeliveryReport()
     with factory.begin() as session:
         rows = claim(session, now=now or utcnow(), limit=limit, keys=keys)
-        batch = [(row.id, row.body, row.envelope_from, row.to_address, row.attempts) for row in rows]
+        batch = [
+            (row.id, row.body, row.envelope_from, row.to_address, row.attempts) for row in rows
+        ]
     if not batch:
         return report
     with sender:

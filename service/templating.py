@@ -33,6 +33,4 @@ def render(
 ) -> HTMLResponse:
     ctx: dict[str, Any] = {"csrf_token": getattr(request.state, "csrf_token", "")}
     ctx.update(context or {})
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status_code, headers=headers
-    )
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

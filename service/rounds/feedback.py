@@ -65,9 +65,7 @@ def clean_outcomes(outcomes: list[str]) -> list[str]:
         )
     chosen = [key for key in OUTCOMES if key in outcomes]
     if not chosen:
-        raise InvalidInput(
-            "Tick at least one box.", fields={"outcomes": "Tick at least one box"}
-        )
+        raise InvalidInput("Tick at least one box.", fields={"outcomes": "Tick at least one box"})
     if "nothing_yet" in chosen and len(chosen) > 1:
         raise InvalidInput(
             "Tick either 'Nothing yet' or what came of it, not both.",
@@ -108,7 +106,11 @@ def record_checkin(
     """Store (or replace) this member's check-in: did you meet, 1-5, one thing learned."""
     if not isinstance(met, bool):
         raise TypeError(f"met must be True or False, not {met!r}")
-    values = {"met": met, "rating": _check_rating(rating), "learned": _clean_text(learned, "learned")}
+    values = {
+        "met": met,
+        "rating": _check_rating(rating),
+        "learned": _clean_text(learned, "learned"),
+    }
     return _upsert(session, membership, "checkin", **values)
 
 
@@ -155,8 +157,14 @@ def round_feedback_summary(session: Session, round_: Round) -> dict[str, Any]:
         )
     ).all()
     answers = session.execute(
-        select(Membership.group_id, Feedback.kind, Feedback.met, Feedback.rating, Feedback.learned,
-               Feedback.outcomes)
+        select(
+            Membership.group_id,
+            Feedback.kind,
+            Feedback.met,
+            Feedback.rating,
+            Feedback.learned,
+            Feedback.outcomes,
+        )
         .join(Feedback, Feedback.membership_id == Membership.id)
         .where(Membership.round_id == round_.id, Membership.status == "invited")
     ).all()
