@@ -1,6 +1,6 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
-from service.models.accounts import AdminAccount, AdminSession, ApiToken
+from service.models.accounts import AdminAccount, AdminSession, ApiToken, PasswordReset
 from service.models.organization import Organization
 from service.models.outbox import AuditEvent, OutboxMessage
 from service.models.participant import AvoidEntry, Participant
@@ -18,6 +18,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Participant",
+    "PasswordReset",
     "Round",
     "Topic",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UtcDateTime, utcnow
@@ -42,6 +42,9 @@ class Organization(Base):
     )
     sender_name: Mapped[str] = mapped_column(String(120), default="")
     sender_email: Mapped[str] = mapped_column(String(254), default="")
+    # When set, the scheduler prepares the round as a preview and waits for a wellness lead
+    # to approve it in the dashboard; otherwise it sends at the round time.
+    require_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     weight_interests: Mapped[float] = mapped_column(Float, default=1.0)
     weight_mentoring: Mapped[float] = mapped_column(Float, default=1.0)

@@ -18,7 +18,7 @@ from service.links import LinkSigner
 from service.models import MatchGroup, Organization, OutboxMessage, Round
 from service.participants.service import resume_due
 from service.rounds import invites
-from service.rounds.create import RoundRun, create_round, group_views
+from service.rounds.create import RoundRun, create_round, group_views, send_round
 from service.rounds.timing import month_of, round_due_at
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,22 @@ def run_round(
                 org = session.get(Organization, org_id)
                 if org is None:
                     return None
-                run = create_round(session, settings, links, org, month, seed=seed, now=now)
+                run = create_round(
+                    session,
+                    settings,
+                    links,
+                    org,
+                    month,
+                    seed=seed,
+                    now=now,
+                    send=not org.require_approval,
+                )
+                if not run.created and run.round.status == "preview" and not org.require_approval:
+                    # A wellness lead looked at a preview but did not send it: the round time
+                    # has come, so send it as it stands (their edits included).
+                    run.emails_queued = send_round(
+                        session, settings, links, org, run.round, now=now
+                    )
             if run.created:
                 log.info("round %s for %s: %s emails queued", month, org.slug, run.emails_queued)
             return run
@@ -86,10 +101,11 @@ def run_due_rounds(
         due: list[tuple[int, str]] = []
         for org in session.scalars(query):
             month = current_month(org, now)
-            made = session.scalar(
-                select(Round.id).where(Round.organization_id == org.id, Round.month == month)
+            status = session.scalar(
+                select(Round.status).where(Round.organization_id == org.id, Round.month == month)
             )
-            if made is None and round_due_at(org, month) <= now:
+            waiting = status is None or (status == "preview" and not org.require_approval)
+            if waiting and round_due_at(org, month) <= now:
                 due.append((org.id, month))
     runs = []
     for due_org, month in due:

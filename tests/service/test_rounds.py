@@ -264,3 +264,28 @@ def test_dst_meeting_times_for_new_york_and_berlin_members(
     # 15 March: New York is on EDT (UTC-4), Berlin still on CET (UTC+1): 11:00 NY = 16:00 Berlin.
     assert group.everyone_available
     assert group.start == datetime(2027, 3, 15, 15, 0, tzinfo=UTC)
+
+
+def test_with_approval_required_the_round_waits_as_a_preview_until_sent(
+    factory: sessionmaker[Session], settings: Settings, links: LinkSigner
+) -> None:
+    with factory.begin() as session:
+        org = make_org(session, people=8)
+        org.require_approval = True
+    runs = jobs.run_due_rounds(factory, settings, links, now=DEC_ROUND_TIME)
+    assert [r.round.status for r in runs] == ["preview"]
+    with factory() as session:
+        assert _counts(session)[3] == 0  # no email before a lead approves
+    assert jobs.run_due_rounds(factory, settings, links, now=DEC_ROUND_TIME) == []
+
+
+def test_a_preview_left_unsent_goes_out_at_the_round_time_without_approval_required(
+    factory: sessionmaker[Session], settings: Settings, links: LinkSigner
+) -> None:
+    with factory.begin() as session:
+        org = make_org(session, people=8)
+        create_round(session, settings, links, org, "2026-12", now=DEC_ROUND_TIME, send=False)
+    runs = jobs.run_due_rounds(factory, settings, links, now=DEC_ROUND_TIME)
+    assert [r.round.status for r in runs] == ["sent"]
+    with factory() as session:
+        assert _counts(session)[3] == 8
