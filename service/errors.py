@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 
 class DomainError(Exception):
@@ -57,6 +58,14 @@ class Unauthorized(DomainError):
     title = "Please sign in"
 
 
+class LoginRequired(Unauthorized):
+    """An admin page without a valid session: browsers are sent to the login page."""
+
+    def __init__(self, next_path: str = "/admin") -> None:
+        super().__init__("Please sign in.")
+        self.next_path = next_path
+
+
 class Forbidden(DomainError):
     status_code = 403
     code = "forbidden"
@@ -74,10 +83,32 @@ def wants_json(request: Request) -> bool:
 
 
 def install_handlers(app: FastAPI) -> None:
+    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+
     from service.templating import render
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # The API keeps FastAPI's 422 with field paths; pages get a readable page instead.
+        if wants_json(request) or request.url.path in ("/openapi.json", "/docs"):
+            return await request_validation_exception_handler(request, exc)
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Something in that request was not valid",
+                "message": "The address or the form was incomplete or malformed. "
+                "Go back, check what you entered, and try again.",
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, LoginRequired) and not wants_json(request):
+            target = "/admin/login?" + urlencode({"next": exc.next_path})
+            return RedirectResponse(target, status_code=303)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if wants_json(request):
             body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
