@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from service import api, public
+from service.admin import routes as admin_routes
 from service.config import Settings, get_settings
 from service.csrf import CsrfCookieMiddleware
 from service.db import make_engine, make_sessionmaker
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(public.router)
     app.include_router(api.router)
+    app.include_router(admin_routes.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The wellness leads' dashboard under /admin (server-rendered, behind a login)."""
