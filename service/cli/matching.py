@@ -15,7 +15,8 @@ import typer
 
 import matching
 from service.participants.csv_io import CsvFileError, decode_csv, read_participants_csv
-from service.participants.schemas import ParticipantIn, normalize_email
+from service.participants.schemas import normalize_email
+from service.rounds.cohort import person_from_profile
 from service.rounds.timing import parse_month
 
 GROUPS_COLUMNS = ("group", "email", "topic", "reason")
@@ -64,25 +65,6 @@ def _dict_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str
     return rows
 
 
-def to_person(data: ParticipantIn) -> matching.Person:
-    return matching.Person(
-        key=data.email,
-        name=data.full_name,
-        role=data.role,
-        specialty=data.specialty,
-        department=data.department,
-        site=data.site,
-        interests=tuple(data.interests),
-        goals=data.goals,
-        mentoring=data.mentoring,
-        can_teach=tuple(data.can_teach),
-        wants_to_learn=tuple(data.wants_to_learn),
-        timezone=data.timezone,
-        availability=tuple(tuple(w) for w in data.availability),  # type: ignore[misc]
-        avoid=frozenset(data.avoid),
-    )
-
-
 def read_people(path: Path) -> list[matching.Person]:
     try:
         validation = read_participants_csv(_read_bytes(path))
@@ -92,7 +74,12 @@ def read_people(path: Path) -> list[matching.Person]:
         shown = "\n".join(f"{path}: {error}" for error in validation.errors[:50])
         more = len(validation.errors) - 50
         raise InputError(shown + (f"\n… and {more} more problems" if more > 0 else ""))
-    return [to_person(row.participant) for row in validation.rows]
+    return [
+        person_from_profile(
+            row.participant, email=row.participant.email, avoid=row.participant.avoid
+        )
+        for row in validation.rows
+    ]
 
 
 def read_topics(path: Path | None) -> list[matching.Topic]:

@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import matching
 from service.models import MatchGroup, Membership, Organization, Participant, Round, Topic
+from service.participants.schemas import ProfileIn
 
 # Organization weights are multipliers of the library's documented defaults (1.0 = default).
 _DEFAULTS = matching.MatchWeights()
 
 
-def to_person(participant: Participant) -> matching.Person:
+def person_from_profile(
+    profile: Participant | ProfileIn, *, email: str, avoid: Iterable[str], priority: bool = False
+) -> matching.Person:
+    """A matcher `Person` from a stored participant or a validated profile (CSV, API)."""
     return matching.Person(
-        key=participant.email,
-        name=participant.full_name,
-        role=participant.role,
-        specialty=participant.specialty,
-        department=participant.department,
-        site=participant.site,
-        interests=tuple(participant.interests),
-        goals=participant.goals,
-        mentoring=participant.mentoring,
-        can_teach=tuple(participant.can_teach),
-        wants_to_learn=tuple(participant.wants_to_learn),
-        timezone=participant.timezone,
-        availability=tuple(tuple(w) for w in participant.availability),  # type: ignore[misc]
-        avoid=frozenset(participant.avoid_emails),
+        key=email,
+        name=profile.full_name,
+        role=profile.role,
+        specialty=profile.specialty,
+        department=profile.department,
+        site=profile.site,
+        interests=tuple(profile.interests),
+        goals=profile.goals,
+        mentoring=profile.mentoring,
+        can_teach=tuple(profile.can_teach),
+        wants_to_learn=tuple(profile.wants_to_learn),
+        timezone=profile.timezone,
+        availability=tuple((w[0], w[1], w[2]) for w in profile.availability),
+        avoid=frozenset(avoid),
+        priority=priority,
+    )
+
+
+def to_person(participant: Participant) -> matching.Person:
+    return person_from_profile(
+        participant,
+        email=participant.email,
+        avoid=participant.avoid_emails,
         priority=participant.priority,
     )
 

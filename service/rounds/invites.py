@@ -126,7 +126,7 @@ def _meeting_context(
         **_common_context(settings, links, view, participant),
         "topic_title": group.topic_title or "Open conversation",
         "starters": list(group.starters),
-        "members": member_cards(view.participants),
+        "members": member_cards([p for p in view.participants if p.id != participant.id]),
         "reason": group.reason,
         "meeting_start_local": format_local(group.meeting_start, participant.timezone),
         "meeting_timezone": participant.timezone,
@@ -134,6 +134,36 @@ def _meeting_context(
         "cant_make_it_url": round_links.membership_url(settings, view.org, token, "cant-make-it"),
         "everyone_available": group.has_common_slot,
     }
+
+
+def _queue(
+    session: Session,
+    settings: Settings,
+    org: Organization,
+    participant: Participant,
+    *,
+    template: str,
+    context: dict[str, object],
+    key: str,
+    calendar: bytes | None = None,
+    method: str | None = None,
+) -> bool:
+    """One personal email about this round; every round email has an unsubscribe link."""
+    return outbox.enqueue_email(
+        session,
+        settings=settings,
+        org=org,
+        participant=participant,
+        to=participant.email,
+        to_name=participant.full_name,
+        kind=template,
+        template=template,
+        context=context,
+        idempotency_key=key,
+        list_unsubscribe_url=str(context["unsubscribe_url"]),
+        calendar=calendar,
+        calendar_method=method,
+    )
 
 
 def queue_invites(
@@ -152,20 +182,16 @@ def queue_invites(
         context = _meeting_context(settings, links, view, participant, membership)
         context["topic_description"] = extra.get("topic_description", "") if extra else ""
         context.update(extra or {})
-        queued += outbox.enqueue_email(
+        queued += _queue(
             session,
-            settings=settings,
-            org=view.org,
-            participant=participant,
-            to=participant.email,
-            to_name=participant.full_name,
-            kind=template,
+            settings,
+            view.org,
+            participant,
             template=template,
             context=context,
-            idempotency_key=f"{template}:{view.group.id}:{participant.id}:{view.group.ical_sequence}",
-            list_unsubscribe_url=str(context["unsubscribe_url"]),
+            key=f"{template}:{view.group.id}:{participant.id}:{view.group.ical_sequence}",
             calendar=calendar,
-            calendar_method="REQUEST",
+            method="REQUEST",
         )
     return queued
 
@@ -188,20 +214,16 @@ def queue_cancel(
         "meeting_start_local": format_local(view.group.meeting_start, participant.timezone),
         "meeting_timezone": participant.timezone,
     }
-    return outbox.enqueue_email(
+    return _queue(
         session,
-        settings=settings,
-        org=view.org,
-        participant=participant,
-        to=participant.email,
-        to_name=participant.full_name,
-        kind="invite_cancel",
+        settings,
+        view.org,
+        participant,
         template="invite_cancel",
         context=context,
-        idempotency_key=f"invite_cancel:{view.group.id}:{participant.id}:{view.group.ical_sequence}",
-        list_unsubscribe_url=str(context["unsubscribe_url"]),
+        key=f"invite_cancel:{view.group.id}:{participant.id}:{view.group.ical_sequence}",
         calendar=calendar,
-        calendar_method="CANCEL",
+        method="CANCEL",
     )
 
 
@@ -233,18 +255,14 @@ def queue_followup(
             context["met_no_url"] = round_links.membership_url(
                 settings, view.org, token, "checkin", "met=no"
             )
-        queued += outbox.enqueue_email(
+        queued += _queue(
             session,
-            settings=settings,
-            org=view.org,
-            participant=participant,
-            to=participant.email,
-            to_name=participant.full_name,
-            kind=kind,
+            settings,
+            view.org,
+            participant,
             template=kind,
             context=context,
-            idempotency_key=followup_key(kind, view.group, participant, membership),
-            list_unsubscribe_url=str(context["unsubscribe_url"]),
+            key=followup_key(kind, view.group, participant, membership),
         )
     return queued
 
@@ -276,16 +294,12 @@ def queue_not_matched(
         "pause_url": round_links.participant_url(settings, org, token, "pause"),
         "reason": reason,
     }
-    return outbox.enqueue_email(
+    return _queue(
         session,
-        settings=settings,
-        org=org,
-        participant=participant,
-        to=participant.email,
-        to_name=participant.full_name,
-        kind="not_matched",
+        settings,
+        org,
+        participant,
         template="not_matched",
         context=context,
-        idempotency_key=f"not_matched:{round_.id}:{participant.id}",
-        list_unsubscribe_url=str(context["unsubscribe_url"]),
+        key=f"not_matched:{round_.id}:{participant.id}",
     )
