@@ -130,9 +130,33 @@ def _availability(value: object) -> list[list[int]]:
     return [list(w) for w in parse_availability(value)]
 
 
+def _at_most(max_length: int) -> AfterValidator:
+    """Length check after normalization: NFC can lengthen text (U+0958 becomes two code
+    points), and the database column would then refuse it."""
+
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"is too long (at most {max_length} characters)")
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("is required")
+    return value
+
+
 Email = Annotated[str, Field(max_length=254), AfterValidator(normalize_email)]
-Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_single_line)]
-ShortText = Annotated[str, Field(max_length=120), AfterValidator(_single_line)]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=120),
+    AfterValidator(_single_line),
+    AfterValidator(_not_blank),
+    _at_most(120),
+]
+ShortText = Annotated[str, Field(max_length=120), AfterValidator(_single_line), _at_most(120)]
 Goals = Annotated[str, Field(max_length=1000), AfterValidator(_multi_line)]
 TextList = Annotated[
     list[Annotated[str, Field(max_length=200)]],
