@@ -82,7 +82,8 @@ def pause_path(org: Organization, links: LinkSigner, participant: Participant) -
     return f"/o/{org.slug}/pause/{round_links.participant_token(links, participant)}"
 
 
-def link_error(request: Request, exc: DomainError) -> HTMLResponse:
+def error_page(request: Request, exc: DomainError) -> HTMLResponse:
+    """The error page (a bad link, a conflict), never cached: its URL carries a token."""
     context = {"title": exc.title, "message": exc.message}
     return render(request, "error.html", context, status_code=exc.status_code, headers=NO_STORE)
 

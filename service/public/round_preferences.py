@@ -19,7 +19,7 @@ from service.links import LinkSigner
 from service.models import Organization, Participant
 from service.participants import service as participants
 from service.public.forms import PostedForm
-from service.public.round_common import error_items, form_text, link_error, page, see_other
+from service.public.round_common import error_items, error_page, form_text, page, see_other
 from service.rounds import links as round_links
 
 router = APIRouter()
@@ -64,7 +64,7 @@ def unsubscribe_page(
     except (LinkInvalid, LinkExpired) as exc:
         if _already_left(session, links, org, token):
             return page(request, "unsubscribed.html", {"org": org})
-        return link_error(request, exc)
+        return error_page(request, exc)
     context = {
         "org": org,
         "participant": participant,
@@ -90,7 +90,7 @@ def unsubscribe_submit(
         participant = round_links.read_participant_token(session, links, org, token)
     except (LinkInvalid, LinkExpired) as exc:
         if not _already_left(session, links, org, token):
-            return link_error(request, exc)
+            return error_page(request, exc)
     else:
         participants.leave(participant)
     if one_click:
@@ -142,7 +142,7 @@ def pause_page(
     try:
         participant = round_links.read_participant_token(session, links, org, token)
     except (LinkInvalid, LinkExpired) as exc:
-        return link_error(request, exc)
+        return error_page(request, exc)
     return _pause_page(request, org, participant, token, flash=PAUSE_FLASH.get(done, ""))
 
 
@@ -159,7 +159,7 @@ def pause_submit(
     try:
         participant = round_links.read_participant_token(session, links, org, token)
     except (LinkInvalid, LinkExpired) as exc:
-        return link_error(request, exc)
+        return error_page(request, exc)
     back = f"/o/{org.slug}/pause/{token}"
     if form_text(posted, "action") == "resume":
         participants.resume(participant)
