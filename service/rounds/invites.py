@@ -239,7 +239,7 @@ def queue_followup(
     """Reminder (day before), check-in (two days after) or follow-up (2-3 weeks after)."""
     queued = 0
     for membership, participant in view.members:
-        if followup_key(kind, view.group, participant, membership) in skip_keys:
+        if followup_key(kind, membership) in skip_keys:
             continue  # queued on an earlier run: do not even render it again
         token = round_links.membership_token(links, participant, membership)
         if kind == "reminder":
@@ -262,16 +262,14 @@ def queue_followup(
             participant,
             template=kind,
             context=context,
-            key=followup_key(kind, view.group, participant, membership),
+            key=followup_key(kind, membership),
         )
     return queued
 
 
-def followup_key(
-    kind: str, group: MatchGroup, participant: Participant, membership: Membership
-) -> str:
-    if kind == "reminder":
-        return f"reminder:{group.id}:{participant.id}:{group.ical_sequence}"
+def followup_key(kind: str, membership: Membership) -> str:
+    # One of each per person and meeting: a later change to the group (a drop-out) must not
+    # trigger a second reminder.
     return f"{kind}:{membership.id}"
 
 
