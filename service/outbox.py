@@ -38,6 +38,9 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 6 * 3600
+# A pass stops after this many sends in a row got no SMTP reply: with a black-holed relay each
+# send costs a full SMTP timeout, and 500 of them would outlive every lease.
+RELAY_DOWN_AFTER = 3
 
 
 def sender_identity(settings: Settings, org: Organization | None) -> tuple[str, str]:
@@ -191,15 +194,26 @@ def deliver_due(
         ]
     if not batch:
         return report
+    unreachable = 0
     with sender:
-        for row_id, body, envelope_from, to_address, attempts in batch:
+        for index, (row_id, body, envelope_from, to_address, attempts) in enumerate(batch):
+            if unreachable >= RELAY_DOWN_AFTER:
+                # The relay looks down (refused, timing out): stop instead of spending a
+                # timeout on every remaining row while their leases run out.
+                untried = [row[0] for row in batch[index:]]
+                _release(factory, untried)
+                report.retrying += len(untried)
+                break
             try:
                 sender.send(body, envelope_from=envelope_from, recipients=[to_address])
             except PermanentSendError as exc:
+                unreachable = 0
                 _mark(factory, row_id, status="failed", error=str(exc), undeliverable=True)
                 report.failed += 1
                 report.errors.append(f"{to_address}: {exc}")
             except TransientSendError as exc:
+                # No SMTP reply at all (refused, timed out, TLS): the relay, not this message.
+                unreachable = unreachable + 1 if exc.code is None else 0
                 status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
                 _mark(factory, row_id, status=status, error=str(exc), retry_in=backoff(attempts))
                 if status == "failed":
@@ -208,9 +222,20 @@ def deliver_due(
                     report.retrying += 1
                 report.errors.append(f"{to_address}: {exc}")
             else:
+                unreachable = 0
                 _mark(factory, row_id, status="sent")
                 report.sent += 1
     return report
+
+
+def _release(factory: sessionmaker[Session], row_ids: list[int]) -> None:
+    """Give back claimed rows that were never tried: due again, the attempt not counted."""
+    with factory.begin() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+            .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1)
+        )
 
 
 def _mark(

@@ -162,8 +162,8 @@ def create_round(
 
 def persist_groups(session: Session, org: Organization, round_: Round, plan: RoundPlan) -> None:
     duration = timedelta(minutes=org.meeting_minutes)
-    for number, planned in enumerate(plan.groups, start=1):
-        group = MatchGroup(
+    groups = [
+        MatchGroup(
             round_id=round_.id,
             number=number,
             topic_id=planned.topic.id if planned.topic is not None else None,
@@ -177,12 +177,16 @@ def persist_groups(session: Session, org: Organization, round_: Round, plan: Rou
             ical_uid=f"{uuid.uuid4()}@coffeerounds",
             ical_sequence=0,
         )
-        session.add(group)
-        session.flush()
-        session.add_all(
-            Membership(round_id=round_.id, group_id=group.id, participant_id=p.id)
-            for p in planned.members
-        )
+        for number, planned in enumerate(plan.groups, start=1)
+    ]
+    # One flush for all groups (a multi-row INSERT ... RETURNING), not one round trip each.
+    session.add_all(groups)
+    session.flush()
+    session.add_all(
+        Membership(round_id=round_.id, group_id=group.id, participant_id=p.id)
+        for group, planned in zip(groups, plan.groups, strict=True)
+        for p in planned.members
+    )
     placed = [p.id for g in plan.groups for p in g.members]
     unplaced = [p.id for p in plan.unplaced]
     if placed:
@@ -206,7 +210,13 @@ def group_views(session: Session, org: Organization, round_: Round) -> list[invi
     rows = session.execute(
         select(Membership, Participant)
         .join(Participant, Participant.id == Membership.participant_id)
-        .where(Membership.round_id == round_.id, Membership.status == "invited")
+        .where(
+            Membership.round_id == round_.id,
+            Membership.status == "invited",
+            # Someone who unsubscribed or deleted their data gets no more round emails and
+            # is no longer listed as an attendee when the group's invite changes.
+            Participant.status.not_in(("left", "deleted")),
+        )
         .options(selectinload(Participant.avoid_entries))
         .order_by(Membership.group_id, Membership.id)
     ).all()
