@@ -30,6 +30,7 @@ from email.headerregistry import (
     UnstructuredHeader,
 )
 from email.message import EmailMessage
+from functools import lru_cache
 from typing import Any, cast
 
 from icalendar import Calendar
@@ -146,7 +147,9 @@ def _check_url(url: str, field: str, schemes: tuple[str, ...]) -> str:
     return url
 
 
+@lru_cache(maxsize=64)
 def _calendar_method(calendar: bytes) -> str:
+    # Cached: every member of a group gets the same .ics bytes, parsed once.
     try:
         parsed = Calendar.from_ical(calendar)
     except ValueError as exc:

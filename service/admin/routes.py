@@ -2,8 +2,25 @@
 
 from fastapi import APIRouter
 
-from service.admin import login, overview
+from service.admin import (
+    audit_log,
+    impact,
+    login,
+    overview,
+    participant_import,
+    participants,
+    rounds,
+    settings,
+    topics,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
 router.include_router(overview.router)
+router.include_router(participant_import.router)
+router.include_router(participants.router)
+router.include_router(audit_log.router)
+router.include_router(rounds.router)
+router.include_router(topics.router)
+router.include_router(settings.router)
+router.include_router(impact.router)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import matching
+from service import outbox
 from service.config import Settings
 from service.db import utcnow
 from service.links import LinkSigner
@@ -187,16 +188,6 @@ def persist_groups(session: Session, org: Organization, round_: Round, plan: Rou
         for group, planned in zip(groups, plan.groups, strict=True)
         for p in planned.members
     )
-    placed = [p.id for g in plan.groups for p in g.members]
-    unplaced = [p.id for p in plan.unplaced]
-    if placed:
-        session.execute(
-            update(Participant).where(Participant.id.in_(placed)).values(priority=False)
-        )
-    if unplaced:
-        session.execute(
-            update(Participant).where(Participant.id.in_(unplaced)).values(priority=True)
-        )
     session.flush()
 
 
@@ -238,27 +229,33 @@ def send_round(
     """Queue every invite and "not matched" email of a round and mark it sent (idempotent)."""
     queued = 0
     descriptions = {t.id: t.description for t in cohort.active_topics(session, org)}
+    batch = outbox.EmailBatch(session)
     for view in group_views(session, org, round_):
         extra = {"topic_description": descriptions.get(view.group.topic_id or -1, "")}
-        queued += invites.queue_invites(session, settings, links, view, extra=extra)
+        invites.queue_invites(session, settings, links, view, extra=extra, batch=batch)
+    queued += batch.flush()
+    # Who was in this round's snapshot but not placed: told so, and first in line next
+    # month. Computed when the round goes out, so a discarded preview changes nothing.
     placed = select(Membership.participant_id).where(Membership.round_id == round_.id)
-    left_out = session.scalars(
-        select(Participant).where(
-            Participant.organization_id == org.id,
-            Participant.status == "active",
-            Participant.undeliverable.is_(False),
-            Participant.priority.is_(True),
-            Participant.id.not_in(placed),
+    left_out = list(
+        session.scalars(
+            select(Participant).where(
+                Participant.organization_id == org.id,
+                Participant.status == "active",
+                Participant.undeliverable.is_(False),
+                Participant.confirmed_at <= round_.created_at,
+                Participant.id.not_in(placed),
+            )
         )
     )
-    n_unplaced = int(round_.stats.get("unplaced", 0) or 0)
+    session.execute(update(Participant).where(Participant.id.in_(placed)).values(priority=False))
     n_people = int(round_.stats.get("n_people", 0) or 0)
     reason = NOT_ENOUGH_PEOPLE if n_people < 3 else COULD_NOT_PLACE
-    if n_unplaced:
-        for participant in left_out:
-            queued += invites.queue_not_matched(
-                session, settings, links, org, round_, participant, reason=reason
-            )
+    for participant in left_out:
+        participant.priority = True
+        queued += invites.queue_not_matched(
+            session, settings, links, org, round_, participant, reason=reason
+        )
     round_.status = "sent"
     round_.approved_at = round_.approved_at or (now or utcnow())
     round_.sent_at = now or utcnow()

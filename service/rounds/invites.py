@@ -147,6 +147,7 @@ def _queue(
     key: str,
     calendar: bytes | None = None,
     method: str | None = None,
+    batch: outbox.EmailBatch | None = None,
 ) -> bool:
     """One personal email about this round; every round email has an unsubscribe link."""
     return outbox.enqueue_email(
@@ -163,6 +164,7 @@ def _queue(
         list_unsubscribe_url=str(context["unsubscribe_url"]),
         calendar=calendar,
         calendar_method=method,
+        batch=batch,
     )
 
 
@@ -174,6 +176,7 @@ def queue_invites(
     *,
     template: str = "invite",
     extra: dict[str, object] | None = None,
+    batch: outbox.EmailBatch | None = None,
 ) -> int:
     """REQUEST to every active member at the group's current SEQUENCE (one .ics per group)."""
     calendar = calendar_bytes(settings, view, method="REQUEST", attendees=view.participants)
@@ -192,6 +195,7 @@ def queue_invites(
             key=f"{template}:{view.group.id}:{participant.id}:{view.group.ical_sequence}",
             calendar=calendar,
             method="REQUEST",
+            batch=batch,
         )
     return queued
 

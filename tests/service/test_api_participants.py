@@ -203,3 +203,13 @@ def test_oversized_body_is_refused_before_parsing(client: TestClient, auth: dict
     response = client.post(URL, headers=auth, json=body)
 
     assert response.status_code == 413
+
+
+def test_a_filter_given_twice_is_refused_not_guessed(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.get(
+        "/api/v1/participants?department=Surgery&department=Medicine", headers=auth
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "department"]
