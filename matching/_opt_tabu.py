@@ -1,0 +1,241 @@
+"""Tabu search for grouping with per-group size bounds (the MDGP neighbourhood).
+
+State: labels ``p`` and the group-sum matrix ``Mt[g, i] = sum_{j in g} C[i, j]`` (Lai & Hao's
+"delta matrix", stored group-major so the O(n) update after a move touches contiguous rows).
+Moving ``i`` from ``p_i`` to ``g`` changes the objective by ``Mt[g, i] - Mt[p_i, i]``; swapping
+``i`` and ``j`` by ``Mt[p_j, i] - Mt[p_i, i] + Mt[p_i, j] - Mt[p_j, j] - 2 C[i, j]``. Each iteration
+evaluates all feasible moves and the swaps of a random sample of rows with every column in a
+few array operations, then applies the best non-tabu one (aspiration: a new best is always
+allowed).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Swap candidates checked one by one for tabu status before falling back to full masks.
+TOP_CANDIDATES = 64
+#: Up to this size every row is evaluated each iteration; above it a random tenth.
+FULL_NEIGHBOURHOOD_N = 120
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    """When a search stops: wall-clock deadline (``time.time()``), iteration cap, stagnation cap."""
+
+    deadline: float | None
+    max_iterations: int | None
+    stall_iterations: int
+
+
+def target_sizes(lower: np.ndarray, upper: np.ndarray, n: int, mean_weight: float) -> np.ndarray:
+    """Group sizes within bounds that maximize (or, for negative mean weight, minimize) pairs.
+
+    With random weights the objective is roughly ``mean_weight * sum_g C(s_g, 2)`` plus structure,
+    so the pair count dominates and is convex in the sizes: the optimum sits at the bounds. A
+    small DP over (group, people placed) finds the best size vector exactly.
+    """
+    sign = 1.0 if mean_weight > 0 else -1.0
+    group_count = lower.size
+    best = np.full(n + 1, -np.inf)
+    best[0] = 0.0
+    choices = np.zeros((group_count, n + 1), dtype=np.int64)
+    for g in range(group_count):
+        following = np.full(n + 1, -np.inf)
+        for size in range(int(lower[g]), int(upper[g]) + 1):
+            shifted = np.full(n + 1, -np.inf)
+            shifted[size:] = best[: n + 1 - size]
+            # Ties broken towards balanced sizes with a tiny quadratic nudge.
+            gain = sign * size * (size - 1) / 2.0 - 1e-9 * size * size
+            better = shifted + gain > following
+            following[better] = shifted[better] + gain
+            choices[g, better] = size
+        best = following
+    sizes = np.zeros(group_count, dtype=np.int64)
+    remaining = n
+    for g in range(group_count - 1, -1, -1):
+        sizes[g] = choices[g, remaining]
+        remaining -= sizes[g]
+    return sizes
+
+
+def greedy_start(C: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random seeds, then each person (random order) joins the best group that still has room."""
+    n = C.shape[0]
+    group_count = sizes.size
+    order = rng.permutation(n)
+    labels = np.full(n, -1, dtype=np.int64)
+    filled = np.zeros(group_count, dtype=np.int64)
+    sums = np.zeros((group_count, n))
+    nonempty = np.flatnonzero(sizes > 0)
+    for g, person in zip(nonempty, order[: nonempty.size], strict=False):
+        labels[person] = g
+        filled[g] = 1
+        sums[g] += C[person]
+    for person in order[nonempty.size :]:
+        gains = np.where(filled < sizes, sums[:, person], -np.inf)
+        g = int(np.argmax(gains))
+        labels[person] = g
+        filled[g] += 1
+        sums[g] += C[person]
+    return labels
+
+
+def group_sums(C: np.ndarray, labels: np.ndarray, group_count: int) -> np.ndarray:
+    one_hot = np.zeros((group_count, labels.size))
+    one_hot[labels, np.arange(labels.size)] = 1.0
+    return one_hot @ C
+
+
+def labels_score(C: np.ndarray, labels: np.ndarray) -> float:
+    same = labels[:, None] == labels[None, :]
+    return float(np.triu(np.where(same, C, 0.0), 1).sum())
+
+
+def _first_allowed_swap(
+    delta: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    tabu_until: np.ndarray,
+    iteration: int,
+    aspiration: float,
+) -> tuple[float, int, int] | None:
+    """Best swap among the top few entries of ``delta`` that is not tabu (or aspirated).
+
+    Checking tabu status only for the leading candidates avoids building (rows x n) masks.
+    Returns None if all leading candidates are excluded; the caller then masks fully.
+    """
+    n = labels.size
+    flat = delta.ravel()
+    count = min(TOP_CANDIDATES, flat.size)
+    leading = np.argpartition(flat, flat.size - count)[flat.size - count :]
+    leading = leading[np.argsort(-flat[leading], kind="stable")]
+    for index in leading.tolist():
+        value = float(flat[index])
+        if value == -np.inf:
+            return None
+        r, j = divmod(index, n)
+        i = int(rows[r])
+        gi, gj = int(labels[i]), int(labels[j])
+        if gi == gj:
+            continue
+        if value > aspiration or (
+            tabu_until[i, gj] <= iteration and tabu_until[j, gi] <= iteration
+        ):
+            return value, i, j
+    return None
+
+
+def _masked_best_swap(
+    delta: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    tabu_until: np.ndarray,
+    iteration: int,
+    aspiration: float,
+) -> tuple[float, int, int] | None:
+    row_groups = labels[rows]
+    delta = delta.copy()
+    delta[row_groups[:, None] == labels[None, :]] = -np.inf
+    tabu = (tabu_until[rows][:, labels] > iteration) | (iteration < tabu_until[:, row_groups].T)
+    delta[tabu & (delta <= aspiration)] = -np.inf
+    r, j = divmod(int(np.argmax(delta)), labels.size)
+    if delta[r, j] == -np.inf:
+        return None
+    return float(delta[r, j]), int(rows[r]), int(j)
+
+
+def tabu_search(
+    C: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    budget: SearchBudget,
+) -> tuple[np.ndarray, float, int]:
+    """Improve ``labels`` (sizes already within bounds); return best labels, score, iterations.
+
+    ``C`` must have a zero diagonal. Deterministic for a given ``rng`` state when the budget has
+    no deadline.
+    """
+    n = C.shape[0]
+    group_count = lower.size
+    labels = labels.copy()
+    sizes = np.bincount(labels, minlength=group_count)
+    Mt = group_sums(C, labels, group_count)
+    people = np.arange(n)
+    own = Mt[labels, people]
+    score = 0.5 * float(own.sum())
+    best_score, best_labels = score, labels.copy()
+    tabu_until = np.zeros((n, group_count), dtype=np.int64)
+    can_move = bool(np.any(lower < upper))
+    sample_size = n if n <= FULL_NEIGHBOURHOOD_N else max(32, n // 10)
+    tenure_base = max(2, min(n // 20, 50))
+    tolerance = 1e-9 * (1.0 + float(np.abs(C).max()))
+    stall = 0
+    iteration = 0
+    while True:
+        iteration += 1
+        if budget.max_iterations is not None and iteration > budget.max_iterations:
+            break
+        if stall >= budget.stall_iterations:
+            break
+        if budget.deadline is not None and time.time() >= budget.deadline:
+            break
+        aspiration = best_score - score + tolerance
+        rows = people if sample_size >= n else rng.choice(n, sample_size, replace=False)
+        row_groups = labels[rows]
+        row_sums = np.ascontiguousarray(Mt[:, rows].T)  # M[r, g]
+        own_rows = own[rows]
+        delta = np.take(row_sums, labels, axis=1)  # M[r, p_j]
+        delta += Mt[row_groups]  # M[j, p_r]
+        delta -= 2.0 * C[rows]
+        delta -= own_rows[:, None]
+        delta -= own[None, :]
+        swap = _first_allowed_swap(delta, rows, labels, tabu_until, iteration, aspiration)
+        if swap is None:
+            swap = _masked_best_swap(delta, rows, labels, tabu_until, iteration, aspiration)
+        move: tuple[float, int, int] | None = None
+        if can_move:
+            gains = row_sums - own_rows[:, None]
+            closed = (sizes >= upper)[None, :] | (sizes[row_groups] <= lower[row_groups])[:, None]
+            closed[np.arange(rows.size), row_groups] = True
+            gains[closed] = -np.inf
+            gains[(tabu_until[rows] > iteration) & (gains <= aspiration)] = -np.inf
+            r, g = divmod(int(np.argmax(gains)), group_count)
+            if gains[r, g] > -np.inf:
+                move = (float(gains[r, g]), int(rows[r]), int(g))
+        if swap is None and move is None:
+            stall += 1
+            continue
+        tenure = tenure_base + int(rng.integers(0, tenure_base + 1))
+        if move is not None and (swap is None or move[0] > swap[0]):
+            best_delta, i, g = move
+            source = int(labels[i])
+            Mt[source] -= C[i]
+            Mt[g] += C[i]
+            labels[i] = g
+            sizes[source] -= 1
+            sizes[g] += 1
+            tabu_until[i, source] = iteration + tenure
+        else:
+            assert swap is not None
+            best_delta, i, j = swap
+            gi, gj = int(labels[i]), int(labels[j])
+            difference = C[j] - C[i]
+            Mt[gi] += difference
+            Mt[gj] -= difference
+            labels[i], labels[j] = gj, gi
+            tabu_until[i, gi] = iteration + tenure
+            tabu_until[j, gj] = iteration + tenure
+        own = Mt[labels, people]
+        score += best_delta
+        if score > best_score + tolerance:
+            best_score, best_labels = score, labels.copy()
+            stall = 0
+        else:
+            stall += 1
+    return best_labels, labels_score(C, best_labels), iteration - 1
