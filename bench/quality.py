@@ -23,7 +23,6 @@ from _report import replace_section  # noqa: E402
 
 from matching import Person, match_round  # noqa: E402
 from matching._affinity import CohortFeatures  # noqa: E402
-
 from matching.datasets import default_topics, make_hospital_cohort  # noqa: E402
 
 SOURCE = "matching.datasets.make_hospital_cohort"
