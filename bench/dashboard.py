@@ -263,6 +263,14 @@ def report(
         f"- Database: {database}; data: {shape} (built in {build_seconds:.0f} s).",
         f"- Each page: 2 warm-up requests, then {args.requests} timed ones as the organization's "
         "admin (TestClient in process; server time = request to last body byte). No caching.",
+        *(
+            [
+                "- On PostgreSQL the CPU columns leave out the database server's own work (another "
+                "process); the wall columns include it."
+            ]
+            if database == "PostgreSQL"
+            else []
+        ),
         "",
         "| Page | Status | p50 ms | p95 ms | max ms | CPU p50 ms | CPU p95 ms | SQL statements "
         "| Bytes |",
