@@ -123,6 +123,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> int:
         insert(OutboxMessage)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .execution_options(preserve_rowcount=True)  # else psycopg's INSERT rowcount is -1
     )
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
