@@ -7,81 +7,35 @@ uvicorn server on a free loopback port. Skipped when either is missing.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from service.config import Settings
-from service.main import create_app
 from service.models import Organization, Participant
-from tests.conftest import TEST_SECRET, email_text, read_emails
+from tests.conftest import email_text, read_emails
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, LiveServer, launch_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("Debian's Chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 uvicorn = pytest.importorskip("uvicorn")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
-        self.base_url = settings.base_url
-        port = int(settings.base_url.rsplit(":", 1)[1])
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.app.state.engine.dispose()
-
 
 @pytest.fixture
-def live(database_url: str, outbox_dir: Path) -> Iterator[LiveServer]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",
-        secret_key=TEST_SECRET,  # type: ignore[arg-type]
-        database_url=database_url,
-        email_backend="file",
-        email_file_dir=outbox_dir,
-        base_url=f"http://127.0.0.1:{_free_port()}",
-        mail_from="coffee@hospital.example",
-    )
-    with LiveServer(settings) as server:
-        with server.app.state.sessionmaker() as session:
-            session.add(
-                Organization(
-                    slug="demo", name="Demo General Hospital", timezone="America/Chicago",
-                    allowed_email_domains=[],
-                )
+def live(live_server: LiveServer) -> Iterator[LiveServer]:
+    with live_server.app.state.sessionmaker() as session:
+        session.add(
+            Organization(
+                slug="demo",
+                name="Demo General Hospital",
+                timezone="America/Chicago",
+                allowed_email_domains=[],
             )
-            session.commit()
-        yield server
+        )
+        session.commit()
+    yield live_server
 
 
 def _link(outbox_dir: Path, base_url: str) -> str:
@@ -96,11 +50,7 @@ def test_join_confirm_edit_pause_delete_in_a_browser(live: LiveServer, outbox_di
     ARTIFACTS.mkdir(exist_ok=True)
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             page.goto(f"{live.base_url}/o/demo/join")
