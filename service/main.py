@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -64,6 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(admin_routes.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -194,10 +194,10 @@ def move(
         org=ctx.org,
         actor=ctx.actor,
         action="round.move_member",
-        target_type="membership",
-        target_id=membership.id,
-        before={"group": old_number, "participant_id": membership.participant_id},
-        after={"group": group.number, "emails_queued": done.emails_queued},
+        target_type="participant",
+        target_id=membership.participant_id,
+        before={"round": round_.month, "group": old_number},
+        after={"round": round_.month, "group": group.number, "emails_queued": done.emails_queued},
     )
     message = f"Moved to group {group.number}."
     if done.emails_queued:

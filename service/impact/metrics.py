@@ -7,6 +7,8 @@ Definitions (the board will ask):
 - **Signed up**: confirmed before the end of the month (UTC) and not left by then.
 - **A group met** when at least two of its remaining members said so in their check-in
   (`service.rounds.feedback.group_met`); two people "met" when they were in a group that met.
+  The met rate only counts groups whose check-in has gone out: a meeting still ahead is
+  neither met nor missed.
 - **New connection**: a pair of people meeting for the first time ever (rounds before the
   window count as history: a pair who met before is not new again).
 - **Tie**: a pair of people who met at least once in the window. A **cross-department** (or
@@ -46,6 +48,7 @@ from service.impact.pairs import MetPairs
 from service.impact.window import WindowMembers
 from service.models import Organization
 from service.rounds.feedback import OUTCOMES
+from service.rounds.jobs import CHECKIN_AFTER
 from service.rounds.timing import month_of
 
 RETENTION_MONTHS = (3, 6)
@@ -101,7 +104,8 @@ def impact_report(
 
     members = WindowMembers.from_rows(queries.window_members(session, ids))
     took_part = members.took_part()
-    n_groups = queries.groups_per_round(session, ids) if ids else {}
+    checked_in_by = now - CHECKIN_AFTER
+    n_groups = queries.groups_per_round(session, ids, checked_in_by=checked_in_by) if ids else {}
     met = members.groups_met()
     groups = {r: (n, met.get(r, 0)) for r, n in n_groups.items()}
     checkins = members.checkins()

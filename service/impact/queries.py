@@ -128,10 +128,16 @@ def window_members(session: Session, round_ids: list[int]) -> np.ndarray:
     return _int_rows(session, stmt, 6)
 
 
-def groups_per_round(session: Session, round_ids: list[int]) -> dict[int, int]:
+def groups_per_round(
+    session: Session, round_ids: list[int], *, checked_in_by: datetime
+) -> dict[int, int]:
+    """Groups whose check-in has gone out: a meeting still ahead is neither met nor missed."""
     rows = session.execute(
         select(MatchGroup.round_id, func.count())
-        .where(MatchGroup.round_id.in_(round_ids))
+        .where(
+            MatchGroup.round_id.in_(round_ids),
+            MatchGroup.meeting_end <= checked_in_by,
+        )
         .group_by(MatchGroup.round_id)
     ).all()
     return {r[0]: r[1] for r in rows}

@@ -39,7 +39,6 @@ uvicorn = pytest.importorskip("uvicorn")
 
 SLUG = "stmarys"
 LEAD = "lead@stmarys.example"
-FAVICON = "/favicon.ico"
 ANSWERED = 20  # of the 24 people in last month's round, this many filled in the check-in
 
 
@@ -134,12 +133,11 @@ class Dashboard:
         page.on("response", self._on_response)
 
     def _on_console(self, message: Any) -> None:
-        # The app ships no favicon: Chromium's own /favicon.ico probe is not a page's error.
-        if message.type == "error" and not message.location.get("url", "").endswith(FAVICON):
+        if message.type == "error":
             self.console_errors.append(f"{self.page.url}: {message.text} {message.location}")
 
     def _on_response(self, response: Any) -> None:
-        if response.status >= 400 and not response.url.endswith(FAVICON):
+        if response.status >= 400:
             self.failed_requests.append(f"{response.status} {response.url}")
 
     def shot(self, name: str) -> None:

@@ -7,6 +7,7 @@ uvicorn server on a free loopback port. Skipped when either is missing.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,12 @@ def live(live_server: LiveServer) -> Iterator[LiveServer]:
 
 
 def _link(outbox_dir: Path, base_url: str) -> str:
+    # The email is written by a background task after the response: wait for it.
+    deadline = time.monotonic() + 15
     messages = read_emails(outbox_dir)
+    while not messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+        messages = read_emails(outbox_dir)
     assert messages, "no email was written to the outbox folder"
     match = re.search(re.escape(base_url) + r"/o/\S+", email_text(messages[-1]))
     assert match
