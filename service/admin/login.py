@@ -11,10 +11,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service import accounts, audit, outbox
 from service.admin import flash, sessions
 from service.admin.deps import AccountDep, cookie_name
+from service.config import Settings
 from service.db import utcnow
 from service.deps import CsrfChecked, SessionDep, SettingsDep
 from service.errors import DomainError, LinkInvalid
@@ -115,6 +117,38 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def issue_password_link(
+    session: Session, settings: Settings, account: AdminAccount, *, lifetime: timedelta
+) -> str:
+    """Queue a single-use "choose your password" link; returns the outbox key to deliver.
+
+    Used for forgotten passwords and to invite a new wellness lead (who never gets a
+    password sent by email)."""
+    org = session.get(Organization, account.organization_id) if account.organization_id else None
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        PasswordReset(admin_id=account.id, token_hash=_digest(raw), expires_at=utcnow() + lifetime)
+    )
+    key = f"admin_password_reset:{account.id}:{_digest(raw)[:16]}"
+    outbox.enqueue_email(
+        session,
+        settings=settings,
+        org=None,
+        to=account.email,
+        to_name=account.full_name or account.email,
+        kind="admin_password_reset",
+        template="admin_password_reset",
+        context={
+            "admin_name": account.full_name or account.email,
+            "organization_name": org.name if org is not None else "all organizations",
+            "reset_url": f"{settings.base_url}/admin/password-reset/{raw}",
+            "expires_minutes": int(lifetime.total_seconds() // 60),
+        },
+        idempotency_key=key,
+    )
+    return key
+
+
 @router.get("/password-reset")
 def reset_request_form(request: Request) -> Response:
     return render(request, "admin/reset_request.html", {"sent": False}, headers=NO_STORE)
@@ -133,34 +167,7 @@ def reset_request(
         select(AdminAccount).where(AdminAccount.email == email.strip().lower())
     )
     if account is not None and account.is_active:
-        org = (
-            session.get(Organization, account.organization_id) if account.organization_id else None
-        )
-        raw = secrets.token_urlsafe(32)
-        session.add(
-            PasswordReset(
-                admin_id=account.id,
-                token_hash=_digest(raw),
-                expires_at=utcnow() + RESET_LIFETIME,
-            )
-        )
-        key = f"admin_password_reset:{account.id}:{_digest(raw)[:16]}"
-        outbox.enqueue_email(
-            session,
-            settings=settings,
-            org=None,
-            to=account.email,
-            to_name=account.full_name or account.email,
-            kind="admin_password_reset",
-            template="admin_password_reset",
-            context={
-                "admin_name": account.full_name or account.email,
-                "organization_name": org.name if org is not None else "all organizations",
-                "reset_url": f"{settings.base_url}/admin/password-reset/{raw}",
-                "expires_minutes": int(RESET_LIFETIME.total_seconds() // 60),
-            },
-            idempotency_key=key,
-        )
+        key = issue_password_link(session, settings, account, lifetime=RESET_LIFETIME)
         session.commit()
         background.add_task(deliver_now, request.app.state, [key])
     return render(request, "admin/reset_request.html", {"sent": True}, headers=NO_STORE)

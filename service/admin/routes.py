@@ -6,6 +6,7 @@ from service.admin import (
     audit_log,
     impact,
     login,
+    organizations,
     overview,
     participant_import,
     participants,
@@ -16,6 +17,7 @@ from service.admin import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
+router.include_router(organizations.router)
 router.include_router(overview.router)
 router.include_router(participant_import.router)
 router.include_router(participants.router)

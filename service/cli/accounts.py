@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from zoneinfo import available_timezones
 
 import typer
 
 from service import accounts
 from service.cli.database import fail, open_database
-from service.errors import DomainError
-from service.models import Organization
+from service.errors import DomainError, InvalidInput
+from service.organizations import create_organization, parse_domains
 from service.participants.service import get_organization
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -23,17 +22,15 @@ def create_org(
     domains: str = typer.Option("", help="Allowed signup email domains, comma-separated."),
 ) -> None:
     """Create an organization (a hospital or health system)."""
-    if not _SLUG.match(slug):
-        raise fail("the slug must be 2-63 lowercase letters, digits or hyphens")
-    if timezone not in available_timezones():
-        raise fail(f"'{timezone}' is not a known time zone")
-    with open_database() as factory, factory.begin() as session:
-        if session.query(Organization).filter_by(slug=slug).first() is not None:
-            raise fail(f"an organization '{slug}' exists already")
-        allowed = [d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()]
-        session.add(
-            Organization(slug=slug, name=name, timezone=timezone, allowed_email_domains=allowed)
-        )
+    with open_database() as factory:
+        try:
+            with factory.begin() as session:
+                create_organization(
+                    session, slug=slug, name=name, timezone=timezone, domains=parse_domains(domains)
+                )
+        except InvalidInput as exc:
+            problems = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
+            raise fail(problems or exc.message) from None
     typer.echo(f"Created organization '{slug}'. Signup page: /o/{slug}/join")
 
 
