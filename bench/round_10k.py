@@ -511,7 +511,7 @@ def document(
             "",
             "Stages are nested timers (an inner stage's time is not counted again in the outer "
             "one); SQL statements are counted with a `before_cursor_execute` listener. "
-            "Queueing costs one INSERT … ON CONFLICT DO NOTHING per email; delivery one "
+            "Queueing costs one INSERT … ON CONFLICT DO NOTHING per 200 emails; delivery one "
             "UPDATE (own transaction) per message plus three statements per pass; everything "
             "else is a constant number of statements per round (no N+1). The wall time "
             "includes whatever else ran on the machine at the time.",
