@@ -18,6 +18,8 @@ from ._history import PairHistory
 from ._partition import forbidden_pairs_used, partition
 from ._people import MatchWeights, PastGroup, Person, Topic, check_month
 from ._repair import repair_groups
+from ._repair3 import repair_groups_three_way
+from ._repair_chain import repair_groups_chain
 from ._result import MatchedGroup, RoundResult, RoundStats
 from ._topics import choose_topics, starters_for
 
@@ -247,6 +249,19 @@ class RoundMatcher:
                               senior=features.senior[idx] > 0, trainee=features.trainee[idx] > 0,
                               min_size=self.min_size, seed=self.random_state,
                               deadline=deadline)
+        # Then triples of groups, for fixes that need a 3-cycle of moves (its own 40% budget).
+        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
+        found = repair_groups_three_way(found, features.starts[idx], base, forbidden,
+                                        senior=features.senior[idx] > 0,
+                                        trainee=features.trainee[idx] > 0,
+                                        min_size=self.min_size, seed=self.random_state,
+                                        deadline=deadline)
+        # Then chains of sideways swaps through other groups, for what no local re-split fixes.
+        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
+        found = repair_groups_chain(found, features.starts[idx], base, forbidden,
+                                    senior=features.senior[idx] > 0,
+                                    trainee=features.trainee[idx] > 0, min_size=self.min_size,
+                                    seed=self.random_state, deadline=deadline)
         return found, aff, features.interest_similarity(idx)
 
     def _keep_next_round_open(self, base: np.ndarray, forbidden: np.ndarray,
