@@ -52,6 +52,9 @@ def clean_rounds(n: int, lo: int, hi: int, rounds: int) -> tuple[int, list[str],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--people", type=int, nargs="+", help="only these cohort sizes (e.g. --people 32 12)"
+    )
     args = parser.parse_args()
     lines = [
         "| people | sizes | rounds run | consecutive repeat-free rounds | target | "
@@ -59,6 +62,8 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for n, lo, hi, rounds, target, best in CASES:
+        if args.people and n not in args.people:
+            continue
         clean, sizes, seconds = clean_rounds(n, lo, hi, rounds)
         line = (
             f"| {n} | {lo}-{hi} | {rounds} | **{clean}** | >= {target} | "
