@@ -1,10 +1,12 @@
-"""Internal search engines behind ``partition``: split tables, pair search, size targets."""
+"""Internal search engines behind ``partition``: split tables, pair search, size targets,
+the memetic search for large groups (descent, crossover)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from matching._opt_memetic import batch_descent, crossover, memetic_search
 from matching._opt_pairs import pair_search, split_table
 from matching._opt_tabu import SearchBudget, greedy_start, labels_score, target_sizes
 from matching._opt_worker import uses_pair_search
@@ -59,3 +61,56 @@ def test_target_sizes_push_sizes_to_bounds_for_positive_weights() -> None:
     assert sorted(sizes.tolist()) == [2, 2, 6]
     balanced = target_sizes(lower, upper, 10, mean_weight=-1.0)
     assert sorted(balanced.tolist()) == [3, 3, 4]
+
+
+def mdgp_like(n: int, seed: int) -> np.ndarray:
+    """Random integer distances 0-100, like the MDGPLIB RanInt instances."""
+    rng = np.random.default_rng(seed)
+    upper = np.triu(rng.integers(0, 101, size=(n, n)).astype(float), 1)
+    return upper + upper.T
+
+
+def test_batch_descent_reaches_a_swap_local_optimum_with_the_same_sizes() -> None:
+    n, groups = 90, 6
+    weights = mdgp_like(n, 2)
+    start = greedy_start(weights, np.full(groups, 15), np.random.default_rng(0))
+    labels = batch_descent(weights, start, deadline=None)
+    assert np.array_equal(np.bincount(labels, minlength=groups), np.full(groups, 15))
+    assert labels_score(weights, labels) > labels_score(weights, start)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if labels[i] != labels[j]:
+                swapped = labels.copy()
+                swapped[i], swapped[j] = labels[j], labels[i]
+                assert labels_score(weights, swapped) <= labels_score(weights, labels) + 1e-6
+
+
+def test_crossover_keeps_what_both_parents_share_and_the_first_parents_sizes() -> None:
+    weights = mdgp_like(12, 3)
+    first = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    # Same groups as ``first`` up to relabelling, except persons 3 and 4 traded places.
+    second = np.array([2, 2, 2, 1, 2, 0, 0, 0, 1, 1, 1, 1])
+    child = crossover(weights, first, second, 3, np.random.default_rng(0))
+    assert np.array_equal(np.bincount(child, minlength=3), [4, 4, 4])
+    shared = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11]
+    assert np.array_equal(child[shared], first[shared])
+
+
+def test_memetic_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
+    n = 120
+    weights = mdgp_like(n, 4)
+    lower = np.array([8, 10, 12, 9, 10, 11, 8, 10, 12, 9])
+    upper = np.array([14, 13, 15, 12, 16, 13, 12, 14, 15, 13])
+    sizes = target_sizes(lower, upper, n, mean_weight=50.0)
+
+    def run() -> tuple[float, np.ndarray]:
+        return memetic_search(weights, lower, upper, sizes, np.random.default_rng(5), None, 6000)
+
+    score, labels = run()
+    counts = np.bincount(labels, minlength=lower.size)
+    assert np.all(counts >= lower) and np.all(counts <= upper)
+    assert score == pytest.approx(labels_score(weights, labels))
+    greedy = labels_score(weights, greedy_start(weights, sizes, np.random.default_rng(5)))
+    assert score > greedy * 1.05
+    again_score, again = run()
+    assert again_score == score and np.array_equal(labels, again)
