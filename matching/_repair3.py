@@ -21,7 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ._repair import _pack
+from ._repair import _Scorer
 
 __all__ = ["repair_groups_three_way"]
 
@@ -66,22 +66,9 @@ def _split_tables(m: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(subsets, dtype=np.int64), np.array(splits, dtype=np.int64)
 
 
-class _TripleScorer:
-    """Scores candidate groups (index arrays padded with ``n``) of one block."""
-
-    def __init__(self, starts: np.ndarray, weights: np.ndarray, forbidden: np.ndarray,
-                 senior: np.ndarray, trainee: np.ndarray, min_size: int) -> None:
-        n = starts.shape[0]
-        self.pad = n
-        self.packed = _pack(starts)
-        self.free = np.vstack([starts, np.ones((1, starts.shape[1]), dtype=bool)])
-        self.weights = np.zeros((n + 1, n + 1))
-        self.weights[:n, :n] = weights
-        self.forbidden = np.zeros((n + 1, n + 1), dtype=np.int64)
-        self.forbidden[:n, :n] = forbidden
-        self.senior = np.append(senior, False)
-        self.trainee = np.append(trainee, False)
-        self.min_size = min_size
+class _TripleScorer(_Scorer):
+    """Scores candidate groups (index arrays padded with ``n``) of one block, as whole
+    groups (the pair re-split's scorer, with a per-group breakdown)."""
 
     def groups(self, members: np.ndarray) -> dict[str, np.ndarray]:
         """Per group of ``members`` (..., m): window, mixed, affinity, forbidden, valid."""
@@ -102,8 +89,8 @@ class _TripleScorer:
 
 def _free_at_window(scorer: _TripleScorer, table: np.ndarray, g: int) -> np.ndarray:
     """Per person (and padding): free at one of group g's common slots (all False if none)."""
-    window = np.logical_and.reduce(scorer.free[table[g]], axis=0)
-    return scorer.free[:, window].any(axis=1) if window.any() else np.zeros(len(scorer.free),
+    window = np.logical_and.reduce(scorer.bits[table[g]], axis=0)
+    return scorer.bits[:, window].any(axis=1) if window.any() else np.zeros(len(scorer.bits),
                                                                              dtype=bool)
 
 
@@ -134,8 +121,8 @@ def _partner_pairs(scorer: _TripleScorer, table: np.ndarray, g: int, lacks_windo
     pairs: list[tuple[int, int]] = []
     chosen: list[np.ndarray] = []
     if lacks_window:
-        slot_counts = scorer.free[table[g]].sum(axis=0, dtype=np.int64)
-        person = np.where(scorer.free[:-1], slot_counts, 0).max(axis=1)
+        slot_counts = scorer.bits[table[g]].sum(axis=0, dtype=np.int64)
+        person = np.where(scorer.bits[:-1], slot_counts, 0).max(axis=1)
         by_time = _top(np.append(person, -1)[table].max(axis=1), g, _TIME_PARTNERS)
         chosen.append(by_time)
         pairs += _pairs_of(by_time)
@@ -144,7 +131,7 @@ def _partner_pairs(scorer: _TripleScorer, table: np.ndarray, g: int, lacks_windo
         trainees = scorer.trainee[table].sum(axis=1)
         # A role is spare when the group keeps its mix without it (or has no mix to keep).
         spare = np.zeros(n_groups)
-        wanted = np.zeros(len(scorer.free), dtype=bool)
+        wanted = np.zeros(len(scorer.bits), dtype=bool)
         if lacks_senior:
             spare += np.where(trainees > 0, seniors - 1, seniors)
             wanted |= scorer.senior
