@@ -128,6 +128,30 @@ def _checkin_values(stored: Any, met: str) -> dict[str, str]:
     return values
 
 
+def _form_page(
+    request: Request,
+    session: Session,
+    links: LinkSigner,
+    link: MembershipLink,
+    template: str,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    """The check-in or follow-up form, with the meeting it is about and any errors."""
+    context = {
+        **link.context(session, links),
+        "values": values,
+        "errors": errors or {},
+        "error_items": error_items(errors or {}),
+        "max_text": feedback.MAX_TEXT,
+        **extra,
+    }
+    return page(request, template, context, status_code=status_code)
+
+
 def _checkin_page(
     request: Request,
     session: Session,
@@ -138,15 +162,18 @@ def _checkin_page(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {
-        **link.context(session, links),
-        "values": values,
-        "errors": errors or {},
-        "error_items": error_items(errors or {}),
-        "max_text": feedback.MAX_TEXT,
-        "answered": feedback.get_feedback(session, link.membership, "checkin") is not None,
-    }
-    return page(request, "checkin.html", context, status_code=status_code)
+    answered = feedback.get_feedback(session, link.membership, "checkin") is not None
+    return _form_page(
+        request,
+        session,
+        links,
+        link,
+        "checkin.html",
+        values,
+        errors,
+        status_code=status_code,
+        answered=answered,
+    )
 
 
 @router.get("/o/{org_slug}/r/{token}/checkin", response_class=HTMLResponse)
@@ -217,15 +244,17 @@ def _followup_page(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {
-        **link.context(session, links),
-        "values": values,
-        "errors": errors or {},
-        "error_items": error_items(errors or {}),
-        "outcome_labels": feedback.OUTCOMES,
-        "max_text": feedback.MAX_TEXT,
-    }
-    return page(request, "followup.html", context, status_code=status_code)
+    return _form_page(
+        request,
+        session,
+        links,
+        link,
+        "followup.html",
+        values,
+        errors,
+        status_code=status_code,
+        outcome_labels=feedback.OUTCOMES,
+    )
 
 
 @router.get("/o/{org_slug}/r/{token}/follow-up", response_class=HTMLResponse)
