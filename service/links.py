@@ -8,7 +8,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from service.errors import LinkExpired, LinkInvalid
 
-PURPOSES = ("confirm", "manage", "unsubscribe", "feedback")
+# "member": a participant's long-lived door to the library, introductions and their record;
+# "introduction": a candidate's answer to one introduction ask.
+PURPOSES = ("confirm", "manage", "unsubscribe", "feedback", "member", "introduction")
 # Links inside monthly emails must keep working for the weeks a round lasts.
 LONG_LINK_SECONDS = 120 * 24 * 3600
 

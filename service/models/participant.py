@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +57,10 @@ class Participant(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     paused_until: Mapped[date | None] = mapped_column(Date)
     include_in_exports: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Colleagues may ask to be introduced to them (warm introductions).
+    accepts_introductions: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     undeliverable: Mapped[bool] = mapped_column(Boolean, default=False)
     # Not placed last month: placed first next month.
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
