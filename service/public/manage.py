@@ -17,6 +17,7 @@ from service.participants import flows, service
 from service.public import forms
 from service.public.forms import NO_STORE, PostedForm, ProfileForm
 from service.public.join import link_problem
+from service.public.member import member_path, member_token
 from service.templating import render
 
 router = APIRouter()
@@ -52,6 +53,11 @@ def _page(
         "action_errors": action_errors or {},
         "flash": flash,
         "email_editable": False,
+        "member_url": (
+            member_path(org, member_token(request.app.state.links, participant))
+            if participant.status in ("active", "paused")
+            else ""
+        ),
         **forms.choices(),
     }
     return render(
