@@ -19,6 +19,7 @@ NAV = (
     ("participants", "Participants", "participants"),
     ("rounds", "Rounds", "rounds"),
     ("topics", "Topics", "topics"),
+    ("library", "Library", "library"),
     ("impact", "Impact", "impact"),
     ("settings", "Settings", "settings"),
     ("audit", "Audit log", "audit"),

@@ -21,6 +21,7 @@ import matching
 from service import outbox
 from service.config import Settings
 from service.db import utcnow
+from service.library.picks import invite_picks
 from service.links import LinkSigner
 from service.models import MatchGroup, Membership, Organization, Participant, Round, Topic
 from service.participants.service import resume_due
@@ -230,8 +231,14 @@ def send_round(
     queued = 0
     descriptions = {t.id: t.description for t in cohort.active_topics(session, org)}
     batch = outbox.EmailBatch(session)
-    for view in group_views(session, org, round_):
-        extra = {"topic_description": descriptions.get(view.group.topic_id or -1, "")}
+    views = group_views(session, org, round_)
+    # Library resources fitting each group's topic: ranked once per topic, not per person.
+    resources = invite_picks(session, org, [view.group.topic_id for view in views])
+    for view in views:
+        extra = {
+            "topic_description": descriptions.get(view.group.topic_id or -1, ""),
+            "resources": resources.get(view.group.topic_id or -1, []),
+        }
         invites.queue_invites(session, settings, links, view, extra=extra, batch=batch)
     queued += batch.flush()
     # Who was in this round's snapshot but not placed: told so, and first in line next

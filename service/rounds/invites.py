@@ -13,6 +13,7 @@ from service import outbox
 from service.config import Settings
 from service.db import utcnow
 from service.links import LinkSigner
+from service.member_links import member_url
 from service.models import MatchGroup, Membership, Organization, Participant, Round
 from service.participants.schemas import ROLE_LABELS
 from service.rounds import links as round_links
@@ -109,6 +110,8 @@ def _common_context(
         "month_label": month_label(view.round.month),
         "unsubscribe_url": round_links.participant_url(settings, view.org, token, "u"),
         "pause_url": round_links.participant_url(settings, view.org, token, "pause"),
+        # The long-lived door to the library, introductions and their participation record.
+        "member_url": member_url(settings, links, view.org, participant),
     }
 
 
@@ -133,6 +136,9 @@ def _meeting_context(
         "meeting_url": group.meeting_url,
         "cant_make_it_url": round_links.membership_url(settings, view.org, token, "cant-make-it"),
         "everyone_available": group.has_common_slot,
+        # Library resources for the group's topic: `send_round` ranks them once per topic
+        # and passes them in `extra`; other callers send none.
+        "resources": [],
     }
 
 
@@ -259,6 +265,8 @@ def queue_followup(
             context["met_no_url"] = round_links.membership_url(
                 settings, view.org, token, "checkin", "met=no"
             )
+            # Share a resource from this chat: it records the chat and its topic.
+            context["share_url"] = round_links.membership_url(settings, view.org, token, "share")
         queued += _queue(
             session,
             settings,

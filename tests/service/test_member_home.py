@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from notifications import FileSender
+from service import outbox
 from service.links import LinkSigner
 from service.models import Organization
 from service.public.member import member_path, member_token
+from service.rounds.create import create_round
+from tests.conftest import email_text, read_emails
+from tests.service.round_fixtures import make_org
+from tests.service.round_links_helpers import PEOPLE, round_time
 from tests.service.test_public_manage import active_participant
 
 
@@ -52,3 +62,21 @@ def test_member_link_of_another_organization_is_refused(
     db.commit()
     person = active_participant(db, org)
     assert client.get(member_path(other, member_token(links, person))).status_code == 400
+
+
+def test_every_monthly_invite_carries_a_working_member_link(
+    app: FastAPI, client: TestClient, outbox_dir: Path
+) -> None:
+    month, now = round_time(1)
+    with app.state.sessionmaker.begin() as session:
+        organization = make_org(session, people=PEOPLE)
+        create_round(session, app.state.settings, app.state.links, organization, month, now=now)
+    outbox.deliver_due(app.state.sessionmaker, FileSender(outbox_dir))
+    invites = [m for m in read_emails(outbox_dir) if "Coffee Round:" in str(m["Subject"])]
+    assert len(invites) == PEOPLE
+    for message in invites:
+        match = re.search(r"http://testserver(/o/[^/]+/my/\S+)", email_text(message))
+        assert match, "the invite has no link to the library, introductions and record"
+        page = client.get(match.group(1))
+        assert page.status_code == 200
+        assert "Resource library" in page.text
