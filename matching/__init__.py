@@ -22,6 +22,13 @@ from matching._people import (
 )
 from matching._result import MatchedGroup, RoundResult, RoundStats
 from matching._round import RoundMatcher, match_round
+from matching.introductions import (
+    IntroductionProfile,
+    IntroductionQuery,
+    IntroductionRanker,
+    RankedCandidate,
+)
+from matching.recommend import ResourceRanker, rank_resources
 
 try:  # written in parallel by another engineer; optional until it lands
     from matching.datasets import default_topics, make_hospital_cohort
@@ -31,10 +38,15 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "SLOTS_PER_WEEK",
+    "IntroductionProfile",
+    "IntroductionQuery",
+    "IntroductionRanker",
     "MatchWeights",
     "MatchedGroup",
     "PastGroup",
     "Person",
+    "RankedCandidate",
+    "ResourceRanker",
     "RoundMatcher",
     "RoundResult",
     "RoundStats",
@@ -50,6 +62,7 @@ __all__ = [
     "parse_availability",
     "partition",
     "partition_score",
+    "rank_resources",
     "slot_matrix",
     "start_matrix",
     "weekly_slots",

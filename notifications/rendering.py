@@ -44,6 +44,8 @@ MESSAGE_CONTEXT: Mapping[str, tuple[str, ...]] = {
         "meeting_url",
         "cant_make_it_url",
         "pause_url",
+        "resources",
+        "member_url",
     ),
     "reminder": (
         *_CYCLE_COMMON,
@@ -55,8 +57,10 @@ MESSAGE_CONTEXT: Mapping[str, tuple[str, ...]] = {
         "meeting_url",
         "cant_make_it_url",
     ),
-    "checkin": (*_CYCLE_COMMON, "met_yes_url", "met_no_url", "feedback_url"),
-    "followup": (*_CYCLE_COMMON, "feedback_url"),
+    "checkin": (
+        *_CYCLE_COMMON, "met_yes_url", "met_no_url", "feedback_url", "share_url", "member_url"
+    ),
+    "followup": (*_CYCLE_COMMON, "feedback_url", "share_url", "member_url"),
     "not_matched": (*_CYCLE_COMMON, "reason", "pause_url"),
     "invite_update": (
         *_CYCLE_COMMON,
@@ -75,9 +79,45 @@ MESSAGE_CONTEXT: Mapping[str, tuple[str, ...]] = {
         "meeting_timezone",
         "pause_url",
     ),
+    "introduction_ask": (
+        "participant_name",
+        "organization_name",
+        "need",
+        "skill",
+        "specialty",
+        "site",
+        "requester_description",
+        "why_you",
+        "accept_url",
+        "decline_url",
+        "answer_by",
+    ),
+    "introduction_made": (
+        "participant_name",
+        "organization_name",
+        "you_asked",
+        "need",
+        "other_name",
+        "other_email",
+        "other_description",
+        "meeting_start_local",
+        "meeting_timezone",
+        "meeting_url",
+        "everyone_available",
+        "met_yes_url",
+        "met_no_url",
+    ),
+    "introduction_unmatched": (
+        "participant_name",
+        "organization_name",
+        "need",
+        "reason",
+        "introductions_url",
+    ),
 }
 
 _MEMBER_KEYS = ("name", "role", "specialty", "department")
+_RESOURCE_KEYS = ("title", "url", "why")
 # Header text may not carry control characters (a CR/LF would start a new header).
 _HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
@@ -129,11 +169,25 @@ def _check_context(name: str, context: Mapping[str, object]) -> None:
                 raise ValueError(
                     f"render_email({name!r}): members[{index}] is missing {', '.join(absent)}"
                 )
+    if "resources" in MESSAGE_CONTEXT[name]:
+        _check_resources(name, context.get("resources"))
     starters = context.get("starters")
     if "starters" in MESSAGE_CONTEXT[name] and (
         isinstance(starters, str) or not isinstance(starters, list | tuple)
     ):
         raise ValueError(f"render_email({name!r}): starters must be a list of strings")
+
+
+def _check_resources(name: str, resources: object) -> None:
+    if not isinstance(resources, list | tuple):
+        raise ValueError(f"render_email({name!r}): resources must be a list of dicts")
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, Mapping) or any(k not in resource for k in _RESOURCE_KEYS):
+            raise ValueError(
+                f"render_email({name!r}): resources[{index}] needs {', '.join(_RESOURCE_KEYS)}"
+            )
+        if not str(resource["url"]).startswith(("http://", "https://")):
+            raise ValueError(f"render_email({name!r}): resources[{index}] url must be http(s)")
 
 
 def render_email(name: str, context: Mapping[str, object]) -> RenderedEmail:

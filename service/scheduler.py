@@ -15,7 +15,12 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -24,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
+from service.introductions import jobs as introduction_jobs
 from service.links import LinkSigner
 from service.models import Organization
 from service.rounds import jobs
@@ -78,7 +84,7 @@ def build_scheduler(
     scheduler = BlockingScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
         jobs.dispatch_outbox,
-        IntervalTrigger(minutes=1),
+        IntervalTrigger(seconds=settings.outbox_interval_seconds),
         id="outbox",
         name="send queued email",
         args=[factory, settings],
@@ -86,7 +92,7 @@ def build_scheduler(
     )
     scheduler.add_job(
         jobs.send_followups,
-        IntervalTrigger(minutes=15),
+        IntervalTrigger(seconds=settings.followups_interval_seconds),
         id="followups",
         name="reminders, check-ins and follow-ups",
         args=[factory, settings, links],
@@ -101,8 +107,16 @@ def build_scheduler(
         replace_existing=True,
     )
     scheduler.add_job(
+        introduction_jobs.expire_unanswered,
+        IntervalTrigger(minutes=15),
+        id="introductions",
+        name="pass unanswered introduction requests on to the next colleague",
+        args=[factory, settings, links],
+        replace_existing=True,
+    )
+    scheduler.add_job(
         sync_round_jobs,
-        IntervalTrigger(minutes=5),
+        IntervalTrigger(seconds=settings.round_sync_interval_seconds),
         id="sync-round-jobs",
         name="pick up new organizations and changed round times",
         args=[scheduler, factory, settings, links],
@@ -111,22 +125,39 @@ def build_scheduler(
     sync_round_jobs(scheduler, factory, settings, links)
 
     def _report(event: JobExecutionEvent) -> None:
+        # One line per run, with the slot it ran for: how operators (and the multi-worker
+        # test) see that each job fires once per period.
+        scheduled = event.scheduled_run_time.isoformat(timespec="seconds")
         if event.code == EVENT_JOB_MISSED:
-            log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+            log.warning("job %s missed its run at %s", event.job_id, scheduled)
         elif event.exception is not None:
-            log.error("job %s failed: %r", event.job_id, event.exception)
+            log.error("job %s failed (run of %s): %r", event.job_id, scheduled, event.exception)
+        else:
+            log.info("job %s ran (run of %s)", event.job_id, scheduled)
 
-    scheduler.add_listener(_report, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+    scheduler.add_listener(_report, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
     return scheduler
 
 
 def catch_up(factory: sessionmaker[Session], settings: Settings, links: LinkSigner) -> None:
-    """Before the first tick: make any round that is overdue, then deliver what is queued."""
-    runs = jobs.run_due_rounds(factory, settings, links)
-    for run in runs:
-        log.info("catch-up: round %s (%s)", run.round.month, "made" if run.created else "existed")
-    jobs.resume_paused(factory)
-    jobs.dispatch_outbox(factory, settings)
+    """Before the first tick: make any round that is overdue, then deliver what is queued.
+
+    A failure here is logged, not fatal: the periodic jobs try the same work again, and a
+    scheduler that exits on start would leave the outbox unsent until someone notices.
+    """
+    try:
+        runs = jobs.run_due_rounds(factory, settings, links)
+    except Exception:
+        log.exception("catch-up: making overdue rounds failed; the round jobs will retry")
+    else:
+        for run in runs:
+            made = "made" if run.created else "existed"
+            log.info("catch-up: round %s (%s)", run.round.month, made)
+    try:
+        jobs.resume_paused(factory)
+        jobs.dispatch_outbox(factory, settings)
+    except Exception:
+        log.exception("catch-up: resuming or sending failed; the periodic jobs will retry")
 
 
 def run_forever(factory: sessionmaker[Session], settings: Settings, links: LinkSigner) -> None:
@@ -138,6 +169,8 @@ def run_forever(factory: sessionmaker[Session], settings: Settings, links: LinkS
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    # Our listener logs one line per run; APScheduler's own two lines per run are noise.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     catch_up(factory, settings, links)
     log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     scheduler.start()

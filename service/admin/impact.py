@@ -12,6 +12,7 @@ from service.errors import NotFound
 from service.impact import figure_csv, impact_report
 from service.impact.charts import report_charts
 from service.impact.figures import labels
+from service.introductions.stats import introduction_counts
 
 router = APIRouter(prefix="/admin/o/{slug}/impact")
 # The department network can have thousands of links: the page lists the strongest, the CSV all.
@@ -62,6 +63,7 @@ def impact_page(request: Request, ctx: OrgDep, session: SessionDep) -> HTMLRespo
             "sections": sections,
             "show_quotes": show_quotes,
             "quotes": report.quotes,
+            "introductions": introduction_counts(session, ctx.org),
         },
         section="impact",
         session=session,

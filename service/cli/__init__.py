@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import accounts, demo, matching, participants, rounds, server
+from service.cli import (
+    accounts,
+    demo,
+    introductions,
+    library,
+    matching,
+    participants,
+    rounds,
+    server,
+)
 
 app = typer.Typer(
     name="coffeerounds",
@@ -25,6 +34,8 @@ app.command("create-token")(accounts.create_token)
 app.command("match")(matching.match)
 app.command("round")(rounds.round_command)
 app.command("scheduler")(rounds.scheduler)
+app.add_typer(library.app, name="library")
+app.command("introductions")(introductions.introductions)
 
 
 def main() -> None:
