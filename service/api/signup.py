@@ -18,7 +18,9 @@ from service.api.schemas import (
 )
 from service.deps import LinksDep, SessionDep, SettingsDep
 from service.participants import flows, service
+from service.participants.personal_data import PersonalDataExport, personal_data
 from service.participants.schemas import ParticipantIn, ParticipantOut, ProfileIn
+from service.rate_limit import SignupRateLimited
 
 router = APIRouter(
     prefix="/organizations/{slug}", tags=["self-service"],
@@ -52,7 +54,8 @@ def _profile(session: SessionDep, participant: ManagedParticipant) -> Participan
     status_code=202,
     response_model=AcceptedOut,
     summary="Sign up (double opt-in)",
-    responses=problems(404),
+    responses=problems(404, 429),
+    dependencies=[SignupRateLimited],
 )
 def create_signup(
     data: ParticipantIn,
@@ -80,7 +83,8 @@ def create_signup(
     status_code=202,
     response_model=AcceptedOut,
     summary="Email me my manage link",
-    responses=problems(404),
+    responses=problems(404, 429),
+    dependencies=[SignupRateLimited],
 )
 def request_manage_link(
     data: ManageLinkIn,
@@ -131,6 +135,21 @@ def confirm_signup(
 def read_my_profile(session: SessionDep, participant: ManagedParticipant) -> ParticipantOut:
     """The profile of the participant whose manage token is in `X-Manage-Token`."""
     return _profile(session, participant)
+
+
+@router.get(
+    "/me/export",
+    response_model=PersonalDataExport,
+    summary="Download all my data",
+    responses=_TOKEN_PROBLEMS,
+)
+def export_my_data(
+    organization: LinkOrganization, session: SessionDep, participant: ManagedParticipant
+) -> PersonalDataExport:
+    """Everything the service holds about the participant: profile, groups, feedback,
+    shared resources and votes, introduction requests and asks, emails (without their
+    content) and audit events. `notes` says what is left out because it is others' data."""
+    return personal_data(session, organization, participant)
 
 
 @router.put(

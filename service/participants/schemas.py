@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from service.participants.availability import format_availability, parse_availability
+from service.text_rules import has_forbidden_characters
 
 Role = Literal["attending", "fellow", "resident", "student", "nurse", "np_pa", "other"]
 Mentoring = Literal["offer", "seek", "both", "none"]
@@ -34,23 +35,12 @@ MENTORING_LABELS: dict[str, str] = {
     "none": "Neither, just connect",
 }
 
-# Bidi overrides can make a name display differently from what is stored.
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_LIST_ITEMS = 20
 MAX_ITEM_LENGTH = 60
 
 
 def _has_forbidden_chars(value: str, *, allow_newlines: bool) -> bool:
-    for char in value:
-        if char in _BIDI_CONTROLS:
-            return True
-        if (
-            unicodedata.category(char) in ("Cc", "Cf", "Cs")
-            and not (allow_newlines and char in "\n\t")
-            and char not in "\u200d\u200c"
-        ):  # joiners are needed by several scripts
-            return True
-    return False
+    return has_forbidden_characters(value, multi_line=allow_newlines)
 
 
 def _single_line(value: str) -> str:
@@ -198,6 +188,17 @@ class ProfileIn(BaseModel):
     timezone: TimeZone
     availability: Availability = []
     avoid: EmailList = []
+    # Omitted (None): keep the current choice; a new profile starts with both on.
+    include_in_exports: bool | None = Field(
+        default=None,
+        description="Include me in the organization's participation exports. "
+        "Omit to keep the current choice (new profiles: true).",
+    )
+    accepts_introductions: bool | None = Field(
+        default=None,
+        description="Colleagues may ask to be introduced to me. "
+        "Omit to keep the current choice (new profiles: true).",
+    )
 
 
 class ParticipantIn(ProfileIn):
@@ -224,6 +225,8 @@ class ParticipantUpdate(BaseModel):
     timezone: TimeZone | None = None
     availability: Availability | None = None
     avoid: EmailList | None = None
+    include_in_exports: bool | None = None
+    accepts_introductions: bool | None = None
     status: Literal["active", "paused", "left"] | None = None
     paused_until: date | None = None
 
@@ -247,6 +250,8 @@ class ParticipantOut(BaseModel):
     availability: list[list[int]]
     availability_text: str
     avoid: list[str]
+    include_in_exports: bool
+    accepts_introductions: bool
     status: Status
     paused_until: date | None
     created_at: datetime
@@ -274,6 +279,9 @@ class ParticipantOut(BaseModel):
             availability=participant.availability,
             availability_text=format_availability(participant.availability),
             avoid=participant.avoid_emails,
+            # None only before the first flush; the column defaults are true.
+            include_in_exports=participant.include_in_exports is not False,
+            accepts_introductions=participant.accepts_introductions is not False,
             status=participant.status,  # type: ignore[arg-type]
             paused_until=participant.paused_until,
             created_at=participant.created_at,

@@ -6,19 +6,13 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.db import utcnow
 from service.errors import InvalidInput, NotFound
-from service.models import (
-    AvoidEntry,
-    Feedback,
-    Membership,
-    Organization,
-    OutboxMessage,
-    Participant,
-)
+from service.models import AvoidEntry, Feedback, Membership, Organization, Participant
+from service.participants import erasure
 from service.participants.schemas import ParticipantIn, ParticipantUpdate, ProfileIn
 
 PROFILE_FIELDS = (
@@ -35,6 +29,9 @@ PROFILE_FIELDS = (
     "timezone",
     "availability",
 )
+# Consent choices: a profile that leaves them out (None) keeps the current ones, so an older
+# client or the CSV import never switches them back on.
+CONSENT_FIELDS = ("include_in_exports", "accepts_introductions")
 
 
 def get_organization(session: Session, slug: str) -> Organization:
@@ -86,6 +83,9 @@ def _set_avoid(participant: Participant, emails: list[str]) -> None:
 def apply_profile(participant: Participant, profile: ProfileIn) -> None:
     for field in PROFILE_FIELDS:
         setattr(participant, field, getattr(profile, field))
+    for field in CONSENT_FIELDS:
+        if getattr(profile, field) is not None:
+            setattr(participant, field, getattr(profile, field))
     _set_avoid(participant, profile.avoid)
 
 
@@ -176,7 +176,7 @@ def leave(participant: Participant) -> None:
 
 def update_from_api(participant: Participant, data: ParticipantUpdate) -> None:
     given = data.model_dump(exclude_unset=True)
-    for field in PROFILE_FIELDS:
+    for field in PROFILE_FIELDS + CONSENT_FIELDS:
         if field in given and given[field] is not None:
             setattr(participant, field, given[field])
     if given.get("avoid") is not None:
@@ -200,37 +200,33 @@ def update_from_api(participant: Participant, data: ParticipantUpdate) -> None:
 def erase(session: Session, participant: Participant) -> None:
     """Delete a participant's personal data everywhere.
 
-    Someone who never met anyone is removed outright. Someone who did stays as an anonymous
-    row, so that past rounds and the programme's statistics still add up.
+    Someone with no history (never in a group, no introduction asked for or asked of them)
+    is removed outright. Someone with history stays as an anonymous row, so that past
+    rounds, introductions and the programme's statistics still add up: role, department
+    and site stay (the Impact figures group by them), as do their check-in answers and
+    follow-up outcomes; names, contact details and every free text go. Beyond their row,
+    see `erasure.erase_everywhere` (emails, library, introductions, audit log).
     """
-    session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.participant_id == participant.id,
-            OutboxMessage.status.in_(("pending", "failed", "sent")),
-        )
-    )
-    has_history = session.scalar(
-        select(Membership.id).where(Membership.participant_id == participant.id).limit(1)
-    )
-    if has_history is None:
+    erasure.erase_everywhere(session, participant)
+    if not erasure.has_history(session, participant):
         session.delete(participant)
         session.flush()
         return
     membership_ids = select(Membership.id).where(Membership.participant_id == participant.id)
     session.execute(
-        update(Feedback)
-        .where(Feedback.membership_id.in_(membership_ids))
-        .values(learned="", outcomes=[])
+        update(Feedback).where(Feedback.membership_id.in_(membership_ids)).values(learned="")
     )
     participant.avoid_entries.clear()
-    participant.email = f"deleted-{participant.id}@deleted.invalid"
-    participant.full_name = "Deleted participant"
-    for field in ("specialty", "site", "goals"):
-        setattr(participant, field, "")
+    participant.email = erasure.placeholder_email(participant)
+    participant.full_name = erasure.DELETED_NAME
+    participant.specialty = ""
+    participant.goals = ""
     participant.interests = []
     participant.can_teach = []
     participant.wants_to_learn = []
     participant.availability = []
+    participant.include_in_exports = False
+    participant.accepts_introductions = False
     participant.status = "deleted"
     participant.paused_until = None
     participant.left_at = participant.left_at or utcnow()

@@ -86,6 +86,8 @@ FIELD_LABELS = {
     "availability": "Times you can meet",
     "avoid": "People you'd rather not be grouped with",
     "months": "Pause length",
+    "include_in_exports": "Participation exports",
+    "accepts_introductions": "Introductions",
     "confirm_delete": "Confirmation",
     "form": "Form",
 }
@@ -115,6 +117,11 @@ TEXT_FIELDS = (
     "avoid",
 )
 LIST_FIELDS = ("interests", "availability")
+# Checkboxes that default to on. A browser leaves an unticked box out of the POST, so the
+# form also sends CONSENT_MARKER: with it, a missing box means "no"; without it (a form
+# from before these options existed) the stored choice is kept.
+CONSENT_FIELDS = ("include_in_exports", "accepts_introductions")
+CONSENT_MARKER = "consent_choices"
 # Left out when blank, so that pydantic reports "is required" instead of a length error.
 REQUIRED_FIELDS = ("full_name", "email", "role", "timezone")
 
@@ -173,12 +180,16 @@ def form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
     for name in LIST_FIELDS:
         values[name] = _texts(form, name)
+    shown = _text(form, CONSENT_MARKER) == "1"
+    for name in CONSENT_FIELDS:
+        values[name] = _text(form, name) == "yes" if shown else None
     return values
 
 
 def blank_values(org: Organization) -> dict[str, Any]:
     values: dict[str, Any] = {name: "" for name in TEXT_FIELDS}
     values.update(interests=[], availability=[], mentoring="none", timezone=org.timezone)
+    values.update(dict.fromkeys(CONSENT_FIELDS, True))
     return values
 
 
@@ -205,6 +216,8 @@ def participant_values(p: Participant) -> dict[str, Any]:
         "availability": [w for w in windows if w in GRID_VALUES],
         "availability_other": "; ".join(w for w in windows if w not in GRID_VALUES),
         "avoid": "; ".join(p.avoid_emails),
+        "include_in_exports": p.include_in_exports is not False,
+        "accepts_introductions": p.accepts_introductions is not False,
     }
 
 
@@ -227,6 +240,9 @@ def _model_input(values: dict[str, Any], *, with_email: bool) -> dict[str, Any]:
     }
     if with_email:
         data["email"] = values["email"]
+    for name in CONSENT_FIELDS:
+        if values.get(name) is not None:
+            data[name] = values[name]
     # Ticked boxes and the free-text field (itself `;`-separated) become one list text.
     data["interests"] = "; ".join([*values["interests"], values["interests_other"]])
     data["availability"] = "; ".join([*values["availability"], values["availability_other"]])
