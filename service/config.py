@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"
 
@@ -39,6 +40,21 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     log_level: str = "INFO"
 
+    # How often the scheduler's periodic jobs run (seconds); the defaults suit production,
+    # the tests shorten them to watch many periods in a few seconds.
+    outbox_interval_seconds: int = Field(default=60, ge=1, le=3600)
+    followups_interval_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    round_sync_interval_seconds: int = Field(default=5 * 60, ge=1, le=24 * 3600)
+
+    # 0 turns a limit off. Signup, "email me my link" and password-reset emails to one
+    # address per hour (extra requests get the usual answer, but no email).
+    rate_limit_signups_per_email_per_hour: int = Field(default=3, ge=0, le=1000)
+    # Signup, link and sign-in form posts per client address (per web worker) per minute.
+    rate_limit_requests_per_client_per_minute: int = Field(default=20, ge=0, le=10_000)
+    # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated).
+    # Empty: nobody is trusted and the client is the address that opened the connection.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, value: str) -> str:
@@ -47,6 +63,31 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        # A typo would otherwise silently trust nobody (or, worse, the wrong network).
+        cleaned = []
+        for entry in value:
+            try:
+                if "/" in entry:
+                    cleaned.append(str(ipaddress.ip_network(entry, strict=False)))
+                else:
+                    cleaned.append(str(ipaddress.ip_address(entry)))
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {entry[:60]!r} is not an IP address or network "
+                    "(examples: 10.0.0.5, 10.0.0.0/8, fd00::/8)"
+                ) from None
+        return cleaned
 
     @field_validator("base_url")
     @classmethod

@@ -13,11 +13,12 @@ from service.db import get_session
 from service.links import LinkSigner
 
 
-def _settings(request: Request) -> Settings:
+# async, so FastAPI calls them on the event loop instead of hopping to a worker thread.
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _links(request: Request) -> LinkSigner:
+async def _links(request: Request) -> LinkSigner:
     return request.app.state.links  # type: ignore[no-any-return]
 
 

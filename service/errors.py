@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 30
 
 
 class DomainError(Exception):
@@ -77,6 +83,15 @@ class RateLimited(DomainError):
     code = "rate_limited"
     title = "Too many requests"
 
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, for a log line (driver errors run to many lines)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
 
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
@@ -109,7 +124,8 @@ def install_handlers(app: FastAPI) -> None:
         if isinstance(exc, LoginRequired) and not wants_json(request):
             target = "/admin/login?" + urlencode({"next": exc.next_path})
             return RedirectResponse(target, status_code=303)
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else retry
         if wants_json(request):
             body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
             if exc.fields:
@@ -120,4 +136,23 @@ def install_handlers(app: FastAPI) -> None:
             "error.html",
             {"title": exc.title, "message": exc.message},
             status_code=exc.status_code,
+            headers=retry,
         )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The database is restarting or unreachable (or SQLite is locked): a clear 503 the
+        # visitor can retry, instead of a bare 500 and a dropped keep-alive connection. The
+        # transaction was rolled back; in the rare case the commit itself was cut off, sending
+        # the form again is safe (signups, confirmations and feedback are idempotent).
+        log.warning("database unavailable: %s", first_line(exc.orig or exc))
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        message = (
+            "The service could not reach its database just now, so what you sent was probably "
+            "not saved. Please try again in a minute."
+        )
+        if wants_json(request):
+            body = {"detail": message, "code": "unavailable"}
+            return JSONResponse(body, status_code=503, headers=headers)
+        context = {"title": "Please try again in a minute", "message": message}
+        return render(request, "error.html", context, status_code=503, headers=headers)

@@ -11,14 +11,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from service import api, public
+from service import api, log_redaction, public
 from service.admin import routes as admin_routes
 from service.config import Settings, get_settings
 from service.csrf import CsrfCookieMiddleware
 from service.db import make_engine, make_sessionmaker
 from service.errors import install_handlers
 from service.links import LinkSigner
+from service.rate_limit import make_client_limiter
+from service.request_guard import ControlCharacterGuard
 from service.security_headers import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +29,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    log_redaction.install()  # links carry credentials: never let a log line show them
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -54,10 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.links = LinkSigner(settings.secret_key.get_secret_value())
+    app.state.client_limiter = make_client_limiter(settings)
 
     secure_cookies = settings.base_url.startswith("https://")
     app.add_middleware(CsrfCookieMiddleware, secure=secure_cookies)
+    app.add_middleware(ControlCharacterGuard)
     app.add_middleware(SecurityHeadersMiddleware, hsts=secure_cookies)
+    # Outermost, so everything after it sees the real client. The one place X-Forwarded-For
+    # is read: `coffeerounds serve` turns uvicorn's own proxy handling off.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_handlers(app)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from service.errors import InvalidInput
 from service.models import Organization
 from service.participants.schemas import known_timezones
+from service.text_rules import check_text
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -30,7 +31,7 @@ def create_organization(
         errors["slug"] = "2-63 lowercase letters, digits or hyphens, e.g. stmarys"
     elif session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
         errors["slug"] = f"an organization '{slug}' exists already"
-    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+    if not name or len(name) > 200 or check_text(name):
         errors["name"] = "a name of 1-200 characters on one line"
     if timezone not in known_timezones():
         errors["timezone"] = f"'{timezone[:64]}' is not a known time zone"

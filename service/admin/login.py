@@ -22,7 +22,9 @@ from service.deps import CsrfChecked, SessionDep, SettingsDep
 from service.errors import DomainError, LinkInvalid
 from service.models import AdminAccount, Organization, PasswordReset
 from service.participants.flows import deliver_now
+from service.rate_limit import AdminRateLimited, may_email_password_reset
 from service.templating import render
+from service.text_rules import check_text
 
 router = APIRouter(prefix="/admin")
 RESET_LIFETIME = timedelta(hours=1)
@@ -58,7 +60,7 @@ def login_form(request: Request, next: str = "/admin") -> Response:  # noqa: A00
     )
 
 
-@router.post("/login", dependencies=[CsrfChecked])
+@router.post("/login", dependencies=[AdminRateLimited, CsrfChecked])
 def login(
     request: Request,
     session: SessionDep,
@@ -66,7 +68,9 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=500)] = "/admin",  # noqa: A002
 ) -> Response:
-    account = sessions.authenticate(session, email=email, password=password)
+    # No account has an address with control characters (and PostgreSQL cannot look one up).
+    valid = check_text(email) is None
+    account = sessions.authenticate(session, email=email, password=password) if valid else None
     if account is None:
         session.commit()  # keep the failure count even though we answer with an error
         return render(
@@ -154,7 +158,7 @@ def reset_request_form(request: Request) -> Response:
     return render(request, "admin/reset_request.html", {"sent": False}, headers=NO_STORE)
 
 
-@router.post("/password-reset", dependencies=[CsrfChecked])
+@router.post("/password-reset", dependencies=[AdminRateLimited, CsrfChecked])
 def reset_request(
     request: Request,
     session: SessionDep,
@@ -163,10 +167,16 @@ def reset_request(
     email: Annotated[str, Form(max_length=254)] = "",
 ) -> Response:
     """Same answer whether or not the account exists."""
-    account = session.scalar(
-        select(AdminAccount).where(AdminAccount.email == email.strip().lower())
-    )
-    if account is not None and account.is_active:
+    account = None
+    if check_text(email) is None:
+        account = session.scalar(
+            select(AdminAccount).where(AdminAccount.email == email.strip().lower())
+        )
+    if (
+        account is not None
+        and account.is_active
+        and may_email_password_reset(session, settings, account)
+    ):
         key = issue_password_link(session, settings, account, lifetime=RESET_LIFETIME)
         session.commit()
         background.add_task(deliver_now, request.app.state, [key])

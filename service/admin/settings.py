@@ -16,6 +16,7 @@ from service.admin.pages import page
 from service.deps import CsrfChecked, SessionDep
 from service.models import Organization
 from service.participants.schemas import known_timezones, normalize_email
+from service.text_rules import check_text
 
 router = APIRouter(prefix="/admin/o/{slug}/settings")
 
@@ -97,8 +98,10 @@ def _parse_url_template(text: str) -> str:
         raise ValueError("The link must start with https://.")
     if "{room}" not in url:
         raise ValueError("Include {room} where each group's own room name goes.")
-    if len(url) > 300 or re.search(r"\s", url):
-        raise ValueError("Use a single link of at most 300 characters, without spaces.")
+    if len(url) > 300 or re.search(r"\s", url) or check_text(url):
+        raise ValueError(
+            "Use a single link of at most 300 characters, without spaces or control characters."
+        )
     return url
 
 
@@ -106,6 +109,8 @@ def _parse_sender_name(text: str) -> str:
     name = " ".join(text.split())
     if len(name) > 120:
         raise ValueError("Use at most 120 characters.")
+    if check_text(name):
+        raise ValueError("Remove the control characters (invisible formatting marks).")
     return name
 
 

@@ -23,6 +23,7 @@ from service.errors import NotFound
 from service.models import MatchGroup, Round, Topic
 from service.rounds.jobs import current_month
 from service.rounds.timing import month_label
+from service.text_rules import MULTI_LINE_MESSAGE, SINGLE_LINE_MESSAGE, check_text
 
 router = APIRouter(prefix="/admin/o/{slug}/topics")
 
@@ -68,13 +69,18 @@ class TopicForm:
         title = " ".join(self.title.split())
         if not title:
             errors["title"] = "Enter a title."
+        elif check_text(title):
+            errors["title"] = f"The title {SINGLE_LINE_MESSAGE}."
         elif len(title) > MAX_TITLE:
             errors["title"] = f"Use at most {MAX_TITLE} characters (this has {len(title)})."
-        description = self.description.strip()
+        # Browsers send a textarea's line breaks as CRLF; emails and calendars want LF.
+        description = self.description.replace("\r\n", "\n").strip()
         if len(description) > MAX_DESCRIPTION:
             errors["description"] = (
                 f"Use at most {MAX_DESCRIPTION} characters (this has {len(description)})."
             )
+        elif check_text(description, multi_line=True):
+            errors["description"] = f"The description {MULTI_LINE_MESSAGE}."
         starters = [" ".join(line.split()) for line in self.starters.splitlines()]
         starters = [s for s in starters if s]
         too_long = [n for n, s in enumerate(starters, 1) if len(s) > MAX_STARTER]
@@ -87,6 +93,8 @@ class TopicForm:
             errors["starters"] = f"Write at most {MAX_STARTERS} conversation starters."
         elif too_long:
             errors["starters"] = f"Line {too_long[0]} is longer than {MAX_STARTER} characters."
+        elif unreadable := [n for n, s in enumerate(starters, 1) if check_text(s)]:
+            errors["starters"] = f"Line {unreadable[0]} contains control characters."
         tags: list[str] = []
         for raw in self.tags.split(";"):
             tag = " ".join(raw.split()).lower()
@@ -96,6 +104,8 @@ class TopicForm:
             errors["tags"] = f"Use at most {MAX_TAGS} tags."
         elif any(len(t) > MAX_TAG for t in tags):
             errors["tags"] = f"Each tag can be at most {MAX_TAG} characters."
+        elif any(check_text(t) for t in tags):
+            errors["tags"] = f"Tags {SINGLE_LINE_MESSAGE}."
         values = {"title": title, "description": description, "starters": starters, "tags": tags}
         return values, errors
 

@@ -81,7 +81,21 @@ def _problems(status: int) -> dict[int | str, dict[str, Any]]:
         413: "The request body is larger than 256 KiB.",
         422: "Invalid input: `detail` lists each problem with its location (`loc`), or "
         "`fields` maps each field to a message.",
+        429: "Too many requests from this client; try again after `Retry-After` seconds.",
     }
+    if status == 429:
+        retry_after = {
+            "description": "Seconds to wait before trying again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+        return {
+            status: {
+                "model": ErrorOut,
+                "description": descriptions[status],
+                "headers": {"Retry-After": retry_after},
+            }
+        }
     if status == 413:  # answered by Starlette's body limit, before any handler runs
         plain = {"text/plain": {"schema": {"type": "string"}}}
         return {status: {"description": descriptions[status], "content": plain}}

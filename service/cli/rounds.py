@@ -46,7 +46,9 @@ def round_command(
                 session.rollback()
                 return
             org_id = org.id
-        run = jobs.run_round(factory, settings, links, org_id, month, seed=seed, now=now)
+        run = jobs.run_round(
+            factory, settings, links, org_id, month, seed=seed, now=now, time_limit=time_limit
+        )
     if run is None:
         raise fail("the organization disappeared")
     if not run.created:
@@ -89,9 +91,11 @@ def _print_plan(plan: object, org: Organization) -> None:
 
 def scheduler() -> None:
     """Run the scheduler process (exactly one per deployment)."""
+    from service import log_redaction
     from service.scheduler import run_forever
 
     settings = load_settings()
+    log_redaction.install()  # job errors may quote links from emails
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

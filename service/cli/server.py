@@ -5,8 +5,11 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from service import migrations, outbox
+from service import log_redaction, migrations, outbox
 from service.cli.database import load_settings, open_database
+
+# How long uvicorn waits for a (re)started web worker to answer before killing it.
+WORKER_START_SECONDS = 90
 
 
 def serve(
@@ -19,6 +22,7 @@ def serve(
     with open_database():
         pass  # fail early, with a clear message, if the schema is missing or old
     typer.echo(f"Coffee Rounds on http://{host}:{port}/  (Ctrl+C to stop)")
+    log_redaction.install()  # the app factory installs it again in each worker process
     uvicorn.run(
         "service.main:create_app",
         factory=True,
@@ -26,8 +30,14 @@ def serve(
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, trusting only TRUSTED_PROXIES (see
+        # service/rate_limit.py); uvicorn's default would also trust 127.0.0.1.
+        proxy_headers=False,
         log_level=load_settings().log_level.lower(),
+        # A new worker imports NumPy, SciPy and scikit-learn (~3.5 s of CPU) before it can
+        # answer uvicorn's health ping; four of them on two cores took longer than uvicorn's
+        # 5 s default, so every worker was killed and restarted, forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 

@@ -63,7 +63,10 @@ def parse_availability(value: str | list[str] | list[list[int]] | None) -> list[
             and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
         ):
             day, start, end = item
-            if not (0 <= day <= 6 and 0 <= start < 1440 and start + 15 <= end <= start + 1440):
+            # Shorter than a day, or midnight to midnight: the text form of a whole day from
+            # any other time ("Mon 10:00-10:00") would read as "starts and ends at once".
+            length_ok = start + 15 <= end < start + 1440 or (start, end) == (0, 1440)
+            if not (0 <= day <= 6 and 0 <= start < 1440 and length_ok):
                 raise ValueError(f"{list(item)} is not a valid [weekday, start, end] window")
             windows.add((day, start, end))
         else:

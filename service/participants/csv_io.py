@@ -135,10 +135,14 @@ def _choose_delimiter(first_line: str) -> str:
     return ";" if names == list(COLUMNS) else ","
 
 
+def _looks_like_formula(cell: str) -> bool:
+    # Apostrophes first too ("'=x"): escaping adds one more, so that reading, which takes
+    # one away, gives back exactly what was written.
+    return cell.lstrip("'").startswith(_FORMULA_STARTS)
+
+
 def _unescape(cell: str) -> str:
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in _FORMULA_STARTS:
-        return cell[1:]
-    return cell
+    return cell[1:] if cell.startswith("'") and _looks_like_formula(cell[1:]) else cell
 
 
 def read_records(text: str) -> Iterator[tuple[int, dict[str, str] | RowError]]:
@@ -252,7 +256,7 @@ def read_participants_csv(data: bytes, *, organization: Organization | None = No
 
 
 def _escape(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+    return "'" + cell if _looks_like_formula(cell) else cell
 
 
 def participant_row(participant: Participant) -> dict[str, str]:

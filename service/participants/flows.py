@@ -6,18 +6,21 @@ caller's transaction; the caller commits and then asks for the queued keys to be
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from service import outbox
+from service import outbox, rate_limit
 from service.config import Settings
 from service.errors import LinkInvalid
 from service.links import LinkSigner
 from service.models import Organization, Participant
 from service.participants import service
 from service.participants.schemas import ParticipantIn
+
+log = logging.getLogger(__name__)
 
 # The same address gets at most one email of a kind per window, however often the form is sent.
 EMAIL_THROTTLE_SECONDS = 600
@@ -55,6 +58,8 @@ def _send(
     context: dict[str, object],
 ) -> str:
     key = f"{template}:{participant.id}:{participant.link_version}:{_bucket()}"
+    if not rate_limit.may_email_participant(session, settings, participant):
+        return key  # the same answer as when the email was queued: nothing is revealed
     outbox.enqueue_email(
         session,
         settings=settings,
@@ -188,4 +193,10 @@ def deliver_now(app_state: object, keys: list[str]) -> None:
     if not keys:
         return
     settings: Settings = app_state.settings  # type: ignore[attr-defined]
-    outbox.deliver_due(app_state.sessionmaker, outbox.make_sender(settings), keys=keys)  # type: ignore[attr-defined]
+    try:
+        outbox.deliver_due(app_state.sessionmaker, outbox.make_sender(settings), keys=keys)  # type: ignore[attr-defined]
+    except Exception:
+        # E.g. the database went away after the commit. The rows are still queued (or leased,
+        # then due again) for the dispatcher. Raised here, the error would hit a response
+        # that has already been sent and uvicorn would cut the visitor's connection.
+        log.exception("sending %d email(s) right after the request failed; queued", len(keys))

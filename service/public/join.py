@@ -17,6 +17,7 @@ from service.participants import flows, service
 from service.participants.schemas import normalize_email
 from service.public import forms
 from service.public.forms import NO_STORE, PostedForm, ProfileForm
+from service.rate_limit import SignupRateLimited
 from service.templating import render
 
 router = APIRouter()
@@ -41,7 +42,11 @@ def join_form(request: Request, org_slug: str, session: SessionDep) -> HTMLRespo
     return _join_page(request, org, ProfileForm(forms.blank_values(org)))
 
 
-@router.post("/o/{org_slug}/join", dependencies=[CsrfChecked], response_class=HTMLResponse)
+@router.post(
+    "/o/{org_slug}/join",
+    dependencies=[SignupRateLimited, CsrfChecked],
+    response_class=HTMLResponse,
+)
 def join_submit(
     request: Request,
     org_slug: str,
@@ -133,7 +138,11 @@ def request_link_form(request: Request, org_slug: str, session: SessionDep) -> H
     return render(request, "public/me.html", context)
 
 
-@router.post("/o/{org_slug}/me", dependencies=[CsrfChecked], response_class=HTMLResponse)
+@router.post(
+    "/o/{org_slug}/me",
+    dependencies=[SignupRateLimited, CsrfChecked],
+    response_class=HTMLResponse,
+)
 def request_link_submit(
     request: Request,
     org_slug: str,

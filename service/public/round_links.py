@@ -33,6 +33,7 @@ from service.public.round_common import (
     see_other,
 )
 from service.rounds import changes, feedback
+from service.text_rules import check_text
 
 router = APIRouter()
 router.include_router(round_preferences.router)
@@ -219,6 +220,8 @@ def checkin_submit(
         errors["rating"] = "Choose a rating from 1 to 5, or leave it blank."
     if len(values["learned"].strip()) > feedback.MAX_TEXT:
         errors["learned"] = f"Use at most {feedback.MAX_TEXT} characters."
+    elif check_text(values["learned"], multi_line=True):
+        errors["learned"] = "Remove the control characters (invisible formatting marks)."
     if errors:
         return _checkin_page(request, session, links, link, values, errors, status_code=422)
     feedback.record_checkin(

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.errors import InvalidInput
 from service.models import Feedback, MatchGroup, Membership, Round
+from service.text_rules import check_text
 
 MAX_TEXT = 1000
 MET_QUORUM = 2
@@ -33,12 +34,14 @@ OUTCOMES: dict[str, str] = {
 def _clean_text(value: str, field: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{field} must be text, not {type(value).__name__}")
-    text = value.strip()
+    text = value.replace("\r\n", "\n").strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(
             f"{field} can be at most {MAX_TEXT} characters.",
             fields={field: f"must be at most {MAX_TEXT} characters (you wrote {len(text)})"},
         )
+    if (problem := check_text(text, multi_line=True)) is not None:
+        raise InvalidInput(f"{field} {problem}.", fields={field: problem})
     return text
 
 
@@ -149,53 +152,78 @@ def group_met(session: Session, group: MatchGroup) -> bool:
 
 
 def round_feedback_summary(session: Session, round_: Round) -> dict[str, Any]:
-    """Counts for the admin dashboard: response rate, groups that met, ratings, outcomes."""
-    group_ids = list(session.scalars(select(MatchGroup.id).where(MatchGroup.round_id == round_.id)))
-    members = session.execute(
-        select(Membership.id, Membership.group_id).where(
-            Membership.round_id == round_.id, Membership.status == "invited"
-        )
-    ).all()
-    answers = session.execute(
-        select(
-            Membership.group_id,
-            Feedback.kind,
-            Feedback.met,
-            Feedback.rating,
-            Feedback.learned,
-            Feedback.outcomes,
-        )
+    """Counts for the admin dashboard: response rate, groups that met, ratings, outcomes.
+
+    Counted in SQL, a few rows back whatever the round's size: a round of 10,000 people has as
+    many answers. Outcomes are a JSON list of known keys; a quoted-key match counts them on
+    SQLite and PostgreSQL alike.
+    """
+    in_round = (Membership.round_id == round_.id, Membership.status == "invited")
+    n_groups = session.scalar(
+        select(func.count()).select_from(MatchGroup).where(MatchGroup.round_id == round_.id)
+    )
+    n_members = int(session.scalar(select(func.count()).select_from(Membership).where(*in_round)))
+    checkin, followup = Feedback.kind == "checkin", Feedback.kind == "followup"
+    outcomes = cast(Feedback.outcomes, String)
+
+    def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(case((and_(*conditions), 1)))
+
+    def reported(key: str) -> ColumnElement[bool]:
+        return outcomes.like(f'%"{key}"%')
+
+    columns = {
+        "checkins": count(checkin),
+        "met_yes": count(checkin, Feedback.met.is_(True)),
+        "met_no": count(checkin, Feedback.met.is_(False)),
+        "rating_sum": func.coalesce(func.sum(case((checkin, Feedback.rating))), 0),
+        **{f"rated_{n}": count(checkin, Feedback.rating == n) for n in range(1, 6)},
+        "learned_notes": count(checkin, Feedback.learned != ""),
+        "followups": count(followup),
+        **{f"reported_{key}": count(followup, reported(key)) for key in OUTCOMES},
+        "with_outcome": count(
+            followup, or_(*(reported(k) for k in OUTCOMES if k != "nothing_yet"))
+        ),
+    }
+    # Counted per group, then summed: one pass also gives the groups that answered and met.
+    per_group = (
+        select(*(column.label(name) for name, column in columns.items()))
+        .select_from(Membership)
         .join(Feedback, Feedback.membership_id == Membership.id)
-        .where(Membership.round_id == round_.id, Membership.status == "invited")
-    ).all()
-    checkins = [a for a in answers if a.kind == "checkin"]
-    followups = [a for a in answers if a.kind == "followup"]
-    yes_votes = Counter(a.group_id for a in checkins if a.met)
-    answered_groups = {a.group_id for a in checkins}
-    ratings = [a.rating for a in checkins if a.rating is not None]
-    outcome_counts = Counter(o for a in followups for o in (a.outcomes or []))
-    n_members = len(members)
-    groups_met = sum(1 for g in group_ids if yes_votes[g] >= MET_QUORUM)
+        .where(*in_round)
+        .group_by(Membership.group_id)
+        .subquery()
+    )
+    row = session.execute(
+        select(
+            *(func.coalesce(func.sum(per_group.c[name]), 0) for name in columns),
+            func.count(case((per_group.c.checkins > 0, 1))),
+            func.count(case((per_group.c.met_yes >= MET_QUORUM, 1))),
+        )
+    ).one()
+    checkins, met_yes, met_no, rating_sum, *rest = (int(v) for v in row)
+    distribution, (learned_notes, followups), rest = rest[:5], rest[5:7], rest[7:]
+    outcome_counts, rest = rest[: len(OUTCOMES)], rest[len(OUTCOMES) :]
+    followups_with_outcome, answered_groups, groups_met = rest
+    n_ratings = sum(distribution)
     return {
-        "groups": len(group_ids),
+        "groups": n_groups,
         "groups_met": groups_met,
         # Someone answered, but fewer than two confirmed meeting.
-        "groups_not_confirmed": len(answered_groups) - groups_met,
-        "groups_without_answers": len(set(group_ids) - answered_groups),
+        "groups_not_confirmed": answered_groups - groups_met,
+        "groups_without_answers": n_groups - answered_groups,
         "members": n_members,
-        "checkins": len(checkins),
-        "checkin_rate": round(len(checkins) / n_members, 3) if n_members else 0.0,
-        "met_yes": sum(1 for a in checkins if a.met is True),
-        "met_no": sum(1 for a in checkins if a.met is False),
-        "ratings": len(ratings),
-        "rating_average": round(sum(ratings) / len(ratings), 2) if ratings else None,
-        "rating_distribution": {n: ratings.count(n) for n in range(1, 6)},
-        "learned_notes": sum(1 for a in checkins if a.learned),
-        "followups": len(followups),
-        "followup_rate": round(len(followups) / n_members, 3) if n_members else 0.0,
-        "outcomes": {key: outcome_counts[key] for key in OUTCOMES},
+        "checkins": checkins,
+        "checkin_rate": round(checkins / n_members, 3) if n_members else 0.0,
+        "met_yes": met_yes,
+        "met_no": met_no,
+        "ratings": n_ratings,
+        "rating_average": round(rating_sum / n_ratings, 2) if n_ratings else None,
+        "rating_distribution": dict(zip(range(1, 6), distribution, strict=True)),
+        "learned_notes": learned_notes,
+        "followups": followups,
+        "followup_rate": round(followups / n_members, 3) if n_members else 0.0,
+        "outcomes": dict(zip(OUTCOMES, outcome_counts, strict=True)),
         # Follow-ups reporting something concrete (anything but "nothing yet").
-        "followups_with_outcome": sum(
-            1 for a in followups if any(o != "nothing_yet" for o in (a.outcomes or []))
-        ),
+        "followups_with_outcome": followups_with_outcome,
     }

@@ -43,6 +43,7 @@ def run_round(
     *,
     seed: int = 0,
     now: datetime | None = None,
+    time_limit: float | None = None,
 ) -> RoundRun | None:
     """Create and send one round in one transaction; a concurrent run just finds it made."""
     for attempt in range(3):
@@ -59,6 +60,7 @@ def run_round(
                     month,
                     seed=seed,
                     now=now,
+                    time_limit=time_limit,
                     send=not org.require_approval,
                 )
                 if not run.created and run.round.status == "preview" and not org.require_approval:

@@ -1,4 +1,5 @@
-"""Property-based API testing: every operation in the OpenAPI, with valid and invalid input.
+"""Property-based API testing: every operation in the OpenAPI, with valid and invalid input,
+one request at a time and in sequences.
 
 Schemathesis generates requests from /openapi.json; for each one the service must answer
 without a server error, with a documented status code and a body matching its schema.
@@ -7,6 +8,10 @@ ones are swapped for a real organization, participant and credentials, and body 
 that only fail the service's own rules (an unknown time zone, a malformed email address)
 are swapped for valid ones: that way the success paths are explored too, not only the
 404s and 422s. Deliberately invalid (negative) cases are sent as generated.
+
+The stateful test chains calls through the links schemathesis infers from the schema: a
+participant created or listed by the HR API is then read and updated by its real id. The
+self-service operations cannot be chained: their tokens arrive by email, never in a response.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from pydantic import BaseModel, ValidationError
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -34,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import create_api_token
 from service.api.schemas import SLUG_PATTERN, ManageLinkIn, ParticipantCreate
+from service.config import Settings
 from service.db import utcnow
 from service.models import Organization, Participant
 from service.participants.schemas import ParticipantIn, ParticipantUpdate, ProfileIn
@@ -100,6 +107,17 @@ class World:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:  # noqa: F811 - the shared fixture, adjusted
+    # Thousands of generated requests from one client: the limits are tested on their own.
+    return settings.model_copy(
+        update={
+            "rate_limit_requests_per_client_per_minute": 0,
+            "rate_limit_signups_per_email_per_hour": 0,
+        }
+    )
+
+
+@pytest.fixture
 def world(app: FastAPI, db: Session, org: Organization) -> World:
     token = create_api_token(db, organization=org, name="schemathesis")
     db.commit()
@@ -117,17 +135,25 @@ def api_schema(app: FastAPI, world: World) -> Iterator[Any]:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-def _point_at_real_things(case: Any, world: World) -> None:
+def _is_positive(case: Any) -> bool:
     # Swapping a value in a deliberately invalid request could make it valid, which
     # would then be reported as "invalid data accepted": negative cases keep theirs.
-    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    return case.meta is not None and case.meta.generation.mode.is_positive
+
+
+def _point_at_real_things(case: Any, world: World) -> None:
+    positive = _is_positive(case)
     path = case.path_parameters or {}
     if positive and isinstance(path.get("slug"), str) and re.fullmatch(SLUG_PATTERN, path["slug"]):
         path["slug"] = world.org.slug
     participant_id = path.get("participant_id")
     if positive and isinstance(participant_id, int) and participant_id % 2:
         path["participant_id"] = world.participant_id
+    _credentials_and_bodies(case, world)
 
+
+def _credentials_and_bodies(case: Any, world: World) -> None:
+    positive = _is_positive(case)
     headers = dict(case.headers or {})
     if case.operation.path.startswith("/api/v1/participants"):
         headers["Authorization"] = f"Bearer {world.api_token}"
@@ -171,7 +197,7 @@ def _repair_body(case: Any) -> None:
 
 
 @schema.parametrize()
-@settings(
+@hypothesis_settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
@@ -181,3 +207,36 @@ def _repair_body(case: Any) -> None:
 def test_api_never_fails_and_matches_its_documentation(case: Any, world: World) -> None:
     _point_at_real_things(case, world)
     case.call_and_validate(checks=CHECKS)
+
+
+def test_api_call_sequences_never_fail_and_match_their_documentation(
+    api_schema: Any, world: World
+) -> None:
+    machine = api_schema.as_state_machine()  # infers the links first
+    linked = set(api_schema.operations_with_incoming_links())
+    assert {"GET /api/v1/participants/{participant_id}",
+            "PATCH /api/v1/participants/{participant_id}"} <= linked  # fmt: skip
+
+    class Workflow(machine):  # type: ignore[misc,valid-type]
+        def before_call(self, case: Any) -> None:
+            # Ids come from earlier responses; only credentials and bodies are filled in.
+            path = case.path_parameters or {}
+            if _is_positive(case) and "slug" in path:
+                path["slug"] = world.org.slug
+            _credentials_and_bodies(case, world)
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    Workflow.run(
+        settings=hypothesis_settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
