@@ -3,20 +3,30 @@
 Delivery is at-least-once. A row is claimed with a lease, sent, then marked sent in its own
 short transaction; a crash between the SMTP 250 and that commit re-sends the same stored bytes
 (same Message-ID, same .ics) once the lease runs out. Nothing is ever re-rendered on retry.
+A database restart between the 250 and that commit is ridden out: the commit is retried for
+up to DB_RETRY_SECONDS, so the message is recorded rather than sent again.
+
+Two kinds of temporary failure are told apart. A 4xx reply is about the message and gives up
+after MAX_ATTEMPTS. No reply at all (relay refused, timed out, TLS failed, email folder not
+writable) is about our side: the message is retried at least every RELAY_RETRY_CAP_SECONDS
+for as long as RELAY_OUTAGE_LIMIT, so a relay down over a long weekend loses nothing and
+delivery resumes within minutes of its return.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications import (
@@ -30,6 +40,7 @@ from notifications import (
 )
 from service.config import Settings
 from service.db import utcnow
+from service.errors import first_line
 from service.models import Organization, OutboxMessage, Participant
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,11 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 6 * 3600
+# With no reply from the relay: how long to keep trying, and the longest wait between tries.
+RELAY_OUTAGE_LIMIT = timedelta(days=3)
+RELAY_RETRY_CAP_SECONDS = 15 * 60
+# How long recording a send's outcome waits for the database to come back (< LEASE).
+DB_RETRY_SECONDS = 60.0
 # A pass stops after this many sends in a row got no SMTP reply: with a black-holed relay each
 # send costs a full SMTP timeout, and 500 of them would outlive every lease.
 RELAY_DOWN_AFTER = 3
@@ -177,16 +193,23 @@ class DeliveryReport:
         return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}"
 
 
-def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+def backoff(
+    attempts: int, *, cap: int = BACKOFF_CAP_SECONDS, rng: random.Random | None = None
+) -> timedelta:
     """Exponential backoff with full jitter, capped."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    ceiling = min(cap, BACKOFF_BASE_SECONDS * 2 ** min(max(0, attempts - 1), 32))
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
 def claim(
     session: Session, *, now: datetime, limit: int, keys: Iterable[str] | None = None
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due rows (expired leases count as due); other workers skip them."""
+    """Lease up to `limit` due rows (expired leases count as due); other workers skip them.
+
+    One statement (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING), so it
+    is atomic even outside a transaction: the email sent right after a signup costs a single
+    round trip to claim.
+    """
     due = or_(
         (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now),
@@ -196,23 +219,14 @@ def claim(
         query = query.where(OutboxMessage.idempotency_key.in_(list(keys)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = list(session.scalars(query))
-    if not claimed:
-        return []
-    session.execute(
+    leased = session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(claimed))
-        .values(
-            status="sending",
-            lease_until=now + LEASE,
-            attempts=OutboxMessage.attempts + 1,
-        )
+        .where(OutboxMessage.id.in_(query))
+        .values(status="sending", lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
     )
-    return list(
-        session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-        )
-    )
+    return sorted(leased, key=lambda row: row.id)
 
 
 def deliver_due(
@@ -226,16 +240,19 @@ def deliver_due(
     """Send what is due (or just the rows with these idempotency keys), committing each
     outcome on its own so a crash loses nothing."""
     report = DeliveryReport()
-    with factory.begin() as session:
-        rows = claim(session, now=now or utcnow(), limit=limit, keys=keys)
+    now = now or utcnow()
+    with factory() as session, session.begin():
+        _autocommit(session)  # one statement: no BEGIN and COMMIT round trips around it
+        rows = claim(session, now=now, limit=limit, keys=keys)
         batch = [
-            (row.id, row.body, row.envelope_from, row.to_address, row.attempts) for row in rows
+            (row.id, row.body, row.envelope_from, row.to_address, row.attempts, row.created_at)
+            for row in rows
         ]
     if not batch:
         return report
     unreachable = 0
     with sender:
-        for index, (row_id, body, envelope_from, to_address, attempts) in enumerate(batch):
+        for index, (row_id, body, envelope_from, to_address, attempts, created) in enumerate(batch):
             if unreachable >= RELAY_DOWN_AFTER:
                 # The relay looks down (refused, timing out): stop instead of spending a
                 # timeout on every remaining row while their leases run out.
@@ -252,9 +269,18 @@ def deliver_due(
                 report.errors.append(f"{to_address}: {exc}")
             except TransientSendError as exc:
                 # No SMTP reply at all (refused, timed out, TLS): the relay, not this message.
-                unreachable = unreachable + 1 if exc.code is None else 0
-                status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-                _mark(factory, row_id, status=status, error=str(exc), retry_in=backoff(attempts))
+                no_reply = exc.code is None
+                unreachable = unreachable + 1 if no_reply else 0
+                if no_reply:
+                    give_up = created < now - RELAY_OUTAGE_LIMIT
+                    retry_in = backoff(attempts, cap=RELAY_RETRY_CAP_SECONDS)
+                else:
+                    give_up = attempts >= MAX_ATTEMPTS
+                    retry_in = backoff(attempts)
+                status = "failed" if give_up else "pending"
+                # From the pass's clock (tests move it forward), never before the wall clock.
+                retry_at = max(now, utcnow()) + retry_in
+                _mark(factory, row_id, status=status, error=str(exc), retry_at=retry_at)
                 if status == "failed":
                     report.failed += 1
                 else:
@@ -267,14 +293,58 @@ def deliver_due(
     return report
 
 
+def _connection_lost(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or isinstance(exc, OperationalError)
+
+
+def _autocommit(session: Session) -> None:
+    """Run this session's statements each on its own (for a lone atomic statement)."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _record(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], None],
+    *,
+    single_statement: bool = False,
+) -> None:
+    """Run `work` in a transaction of its own, riding out a database restart.
+
+    Both writers below are idempotent (plain UPDATEs to fixed values, or guarded by status),
+    so running one again after a commit whose acknowledgement was lost changes nothing.
+    """
+    deadline = time.monotonic() + DB_RETRY_SECONDS
+    pause = 0.25
+    while True:
+        try:
+            with factory() as session, session.begin():
+                if single_statement:
+                    _autocommit(session)
+                work(session)
+            return
+        except DBAPIError as exc:
+            if not _connection_lost(exc) or time.monotonic() + pause > deadline:
+                raise
+            log.warning(
+                "outbox: database unavailable (%s); retrying in %.1f s",
+                first_line(exc.orig or exc),
+                pause,
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def _release(factory: sessionmaker[Session], row_ids: list[int]) -> None:
     """Give back claimed rows that were never tried: due again, the attempt not counted."""
-    with factory.begin() as session:
+
+    def work(session: Session) -> None:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
             .values(status="pending", lease_until=None, attempts=OutboxMessage.attempts - 1)
         )
+
+    _record(factory, work, single_statement=True)
 
 
 def _mark(
@@ -283,16 +353,16 @@ def _mark(
     *,
     status: str,
     error: str = "",
-    retry_in: timedelta | None = None,
+    retry_at: datetime | None = None,
     undeliverable: bool = False,
 ) -> None:
-    now = utcnow()
     values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error[:2000]}
     if status == "sent":
-        values["sent_at"] = now
-    if retry_in is not None and status == "pending":
-        values["next_attempt_at"] = now + retry_in
-    with factory.begin() as session:
+        values["sent_at"] = utcnow()
+    if retry_at is not None and status == "pending":
+        values["next_attempt_at"] = retry_at
+
+    def work(session: Session) -> None:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
         if undeliverable:
             participant_id = session.scalar(
@@ -304,5 +374,7 @@ def _mark(
                     .where(Participant.id == participant_id)
                     .values(undeliverable=True)
                 )
+
+    _record(factory, work, single_statement=not undeliverable)
     if error:
         log.warning("outbox message %s: %s (%s)", row_id, status, error)

@@ -306,18 +306,24 @@ def test_a_silent_relay_costs_a_few_timeouts_per_pass_not_one_per_message(
 
 
 def test_a_message_fails_only_after_max_attempts_of_temporary_errors(
-    factory: sessionmaker[Session], settings: Settings, links: LinkSigner
+    factory: sessionmaker[Session], settings: Settings, links: LinkSigner, smtp, pki
 ) -> None:
-    make_round(factory, settings, links, people=3)
-    port = smtp_fixtures.free_port()
+    # 4xx replies count against MAX_ATTEMPTS; a relay that does not answer at all is kept
+    # trying for RELAY_OUTAGE_LIMIT instead (tests/service/test_faults_email.py).
+    queued = make_round(factory, settings, links, people=3)
+    handler, port = smtp()
+    for row in queued:
+        handler.replies[row.to_address] = ["452 4.2.2 Mailbox full"] * outbox.MAX_ATTEMPTS
     now = utcnow()
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        assert {r.status for r in rows(factory)} == {"pending"}
         now += timedelta(seconds=outbox.BACKOFF_CAP_SECONDS + 1)
-        outbox.deliver_due(factory, SmtpSender("127.0.0.1", port, security="none"), now=now)
+        report = outbox.deliver_due(factory, smtp_sender(port, pki), now=now)
+        assert report.sent == 0 and report.failed == (3 if attempt == outbox.MAX_ATTEMPTS else 0)
     final = rows(factory)
     assert {(r.status, r.attempts) for r in final} == {("failed", outbox.MAX_ATTEMPTS)}
     with factory() as session:
-        # A relay outage says nothing about the address: nobody is marked undeliverable.
+        # A temporary refusal says nothing about the address: nobody is marked undeliverable.
         assert not any(session.scalars(select(Participant.undeliverable)))
 
 
