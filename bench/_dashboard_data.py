@@ -1,8 +1,16 @@
 """Building the benchmark organization for bench/dashboard.py: a fresh database, 10,000
-participants and 12 sent rounds with feedback, inserted in bulk."""
+participants and 12 sent rounds with feedback and their emails in the outbox, inserted in bulk.
+
+The outbox is never pruned, so after a year it holds every round email: an invitation per
+member (~13.5 KB with its .ics), a reminder, a check-in and a follow-up (4-6 KB each), plus a
+sign-up confirmation per person. Bodies are random text of those sizes (the pages never read
+them, but on SQLite a large body sits in the row before the status column). The audit log gets
+a year of two wellness leads' actions (3,000 events).
+"""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import random
@@ -19,10 +27,12 @@ import matching
 from service import accounts, migrations
 from service.config import Settings
 from service.models import (
+    AuditEvent,
     Feedback,
     MatchGroup,
     Membership,
     Organization,
+    OutboxMessage,
     Participant,
     Round,
     Topic,
@@ -40,6 +50,15 @@ LEARNED = (
     "Palliative care will join a family meeting at short notice.",
     "The sim lab lends equipment for teaching sessions.",
 )
+# Sizes of real rendered emails (bytes, `coffeerounds demo` + `round`): the outbox's bulk.
+EMAIL_BYTES = {
+    "confirm_signup": 4_000,
+    "invite": 13_500,
+    "reminder": 6_100,
+    "checkin": 4_600,
+    "followup": 4_200,
+}
+BOUNCE = "550 5.1.1 <{}>: Recipient address rejected: User unknown"
 
 
 @contextlib.contextmanager
@@ -96,7 +115,59 @@ def add_people(session: Session, org: Organization, people: int, rng: random.Ran
     session.flush()
 
 
-def add_rounds(session: Session, org: Organization, rounds: int, rng: random.Random) -> None:
+class Outbox:
+    """Outbox rows in bulk: a few random bodies per kind, reused (the pages never read them)."""
+
+    def __init__(self, session: Session, org: Organization, rng: random.Random) -> None:
+        self.session, self.org, self.rng = session, org, rng
+        self.bodies = {
+            kind: [base64.b64encode(rng.randbytes(size * 3 // 4))[:size] for _ in range(8)]
+            for kind, size in EMAIL_BYTES.items()
+        }
+        self.rows: list[dict[str, Any]] = []
+        self.emails = dict(
+            session.execute(
+                select(Participant.id, Participant.email).where(
+                    Participant.organization_id == org.id
+                )
+            ).all()
+        )
+
+    def add(self, kind: str, key: str, person: int, when: dt.datetime) -> None:
+        rng = self.rng
+        failed = rng.random() < 0.004
+        address = self.emails[person]
+        self.rows.append(
+            {
+                "organization_id": self.org.id,
+                "participant_id": person,
+                "idempotency_key": key,
+                "kind": kind,
+                "to_address": address,
+                "envelope_from": "coffee@bench.example",
+                "subject": f"Coffee Rounds: {kind}",
+                "message_id": f"<{uuid.uuid4().hex}@bench.example>",
+                "body": rng.choice(self.bodies[kind]),
+                "status": "failed" if failed else "sent",
+                "attempts": 12 if failed else 1,
+                "next_attempt_at": when,
+                "last_error": BOUNCE.format(address) if failed else "",
+                "created_at": when,
+                "sent_at": None if failed else when + dt.timedelta(seconds=rng.uniform(1, 600)),
+            }
+        )
+        if len(self.rows) >= 2_000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.session.execute(insert(OutboxMessage), self.rows)
+            self.rows = []
+
+
+def add_rounds(
+    session: Session, org: Organization, rounds: int, rng: random.Random, outbox: Outbox
+) -> None:
     """Past rounds with explicit ids, inserted in bulk (the matcher is not what we measure)."""
     people = session.execute(
         select(Participant.id, Participant.confirmed_at, Participant.left_at).where(
@@ -143,6 +214,11 @@ def add_rounds(session: Session, org: Organization, rounds: int, rng: random.Ran
             for index, person in enumerate(group_members):
                 membership_id += 1
                 dropped = rng.random() < 0.02
+                outbox.add("invite", f"invite:{group_id}:{person}:0", person, start)
+                if not dropped:
+                    for kind, days in (("reminder", 6), ("checkin", 9), ("followup", 21)):
+                        key = f"{kind}:{membership_id}"
+                        outbox.add(kind, key, person, start + dt.timedelta(days=days))
                 members.append(
                     {
                         "id": membership_id,
@@ -187,6 +263,7 @@ def add_rounds(session: Session, org: Organization, rounds: int, rng: random.Ran
         session.execute(insert(MatchGroup), groups)
         session.execute(insert(Membership), members)
         session.execute(insert(Feedback), feedback)
+    outbox.flush()
     if session.get_bind().dialect.name == "postgresql":
         for table in ("match_group", "membership"):
             session.execute(
@@ -195,6 +272,39 @@ def add_rounds(session: Session, org: Organization, rounds: int, rng: random.Ran
                     f"(SELECT max(id) FROM {table}))"
                 )
             )
+
+
+# A year of what two wellness leads do: sign in, pause people, move them, resend emails.
+AUDIT_ACTIONS = (
+    ("login", "admin_account", 30),
+    ("participant.pause", "participant", 25),
+    ("participant.reactivate", "participant", 15),
+    ("round.move_member", "participant", 15),
+    ("email.resend", "outbox_message", 10),
+    ("participant.remove", "participant", 3),
+    ("topic.update", "topic", 2),
+)
+
+
+def add_audit_events(session: Session, org: Organization, events: int, rng: random.Random) -> None:
+    now = dt.datetime.now(dt.UTC)
+    actions, targets, weights = zip(*AUDIT_ACTIONS, strict=True)
+    rows = []
+    for _ in range(events):
+        index = rng.choices(range(len(actions)), weights)[0]
+        rows.append(
+            {
+                "organization_id": org.id,
+                "actor": rng.choice(("lead@bench.example", "deputy@bench.example")),
+                "action": actions[index],
+                "target_type": targets[index],
+                "target_id": str(rng.randint(1, 10_000)),
+                "before": {"status": "active"},
+                "after": {"status": "paused"},
+                "created_at": now - dt.timedelta(days=rng.uniform(0, 365)),
+            }
+        )
+    session.execute(insert(AuditEvent), rows)
 
 
 def populate(factory: sessionmaker[Session], people: int, rounds: int, seed: int) -> str:
@@ -215,7 +325,11 @@ def populate(factory: sessionmaker[Session], people: int, rounds: int, seed: int
             for t in matching.default_topics()
         )
         add_people(session, org, people, rng)
-        add_rounds(session, org, rounds, rng)
+        outbox = Outbox(session, org, rng)
+        for person in outbox.emails:
+            outbox.add("confirm_signup", f"confirm_signup:{person}:0:0", person, org.created_at)
+        add_rounds(session, org, rounds, rng, outbox)
+        add_audit_events(session, org, 3_000, rng)
         accounts.create_admin(session, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, organization=org)
         return org.slug
 
@@ -229,5 +343,6 @@ def data_shape(factory: sessionmaker[Session]) -> str:
         return (
             f"{count(Participant):,} participants, {count(Round)} sent rounds, "
             f"{count(MatchGroup):,} groups, {count(Membership):,} memberships, "
-            f"{count(Feedback):,} feedback rows"
+            f"{count(Feedback):,} feedback rows, {count(OutboxMessage):,} emails in the outbox, "
+            f"{count(AuditEvent):,} audit events"
         )

@@ -11,14 +11,17 @@ server of ``--postgres``, dropped at the end) is migrated with the real migratio
 organization gets ``--people`` participants from ``matching.make_hospital_cohort`` (various
 join dates; some paused, left or pending) and ``--rounds`` sent rounds of groups of 3-4 in the
 months before the current one, inserted directly: ~80% of groups met (2+ members said so),
-ratings 3-5, one-thing-learned notes, follow-up outcomes, a few drop-outs.
+ratings 3-5, one-thing-learned notes, follow-up outcomes, a few drop-outs; every round email in
+the outbox (~313,000 rows, bodies of real size) and a year of audit events. On PostgreSQL the
+tables are then vacuumed and analyzed, as autovacuum would have done by then.
 
 An organization admin then signs in through the real app (FastAPI TestClient, in process) and
 every ``GET /admin/o/{slug}/...`` route found in ``app.routes`` is requested ``--requests``
-times after two warm-up requests, path parameters filled with real ids. Server time is
-measured by an ASGI wrapper from the request to the last body byte, so the client's own work
-is left out. Results go to the ``## Dashboard pages at 10,000 participants`` section of
-docs/benchmarks.md (other sections are left alone).
+times after two warm-up requests, path parameters filled with real ids, plus a few filtered,
+searched and later pages (`QUERIES`). Server time is measured by an ASGI wrapper from the
+request to the last body byte, so the client's own work is left out. Results go to the
+``## Dashboard pages at 10,000 participants`` section of docs/benchmarks.md (other sections are
+left alone).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import numpy as np
 
@@ -52,7 +56,7 @@ from _dashboard_data import (  # noqa: E402
 )
 from _report import replace_section  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from service.config import Settings  # noqa: E402
@@ -68,6 +72,21 @@ from service.models import (  # noqa: E402
 
 SECTION = "Dashboard pages at 10,000 participants"
 SECRET = "bench-secret-key-not-for-production-0123456789"
+# Issue #5: p95 server time of every dashboard page; the Impact page (and its CSV downloads,
+# which compute the same report) has more time.
+TARGET_MS = 300
+IMPACT_TARGET_MS = 500
+# Filtered, searched and later pages, measured as well as the plain route.
+QUERIES = {
+    "/admin/o/{slug}/participants": (
+        "?q=patel",
+        "?role=resident&status=active",
+        "?department={department}",
+        "?page=150",
+    ),
+    "/admin/o/{slug}/audit": ("?action=participant.pause", "?page=40"),
+    "/admin/o/{slug}/rounds/{round_id}": ("?page=30",),
+}
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -115,6 +134,19 @@ def path_values(factory: sessionmaker[Session], slug: str) -> dict[str, list[str
             "group_id": first(MatchGroup.id),
             "topic_id": first(Topic.id),
             "membership_id": first(Membership.id),
+            "department": [
+                quote_plus(
+                    str(
+                        session.scalar(
+                            select(Participant.department)
+                            .where(Participant.department != "")
+                            .group_by(Participant.department)
+                            .order_by(func.count().desc())
+                            .limit(1)
+                        )
+                    )
+                )
+            ],
         }
     return values
 
@@ -140,8 +172,8 @@ def dashboard_paths(app: Any, values: dict[str, list[str]]) -> tuple[list[str], 
         if missing:
             skipped.append(f"`{path}` (no value for {', '.join(missing)})")
             continue
-        variants = [path]
-        for param in params:
+        variants = [path, *(path + query for query in QUERIES.get(path, ()))]
+        for param in [*params, "department"]:
             variants = [
                 re.sub(rf"{{{param}(?::\w+)?}}", value, v)
                 for v in variants
@@ -262,7 +294,14 @@ def report(
         f"- Command: `{command.strip()}`",
         f"- Database: {database}; data: {shape} (built in {build_seconds:.0f} s).",
         f"- Each page: 2 warm-up requests, then {args.requests} timed ones as the organization's "
-        "admin (TestClient in process; server time = request to last body byte). No caching.",
+        "admin (TestClient in process; server time = request to last body byte). No caching: "
+        "every request computes its page from the database.",
+        "- How the slow pages were made fast (2026-11-22): each round's emails are counted from "
+        "an index on the number in their idempotency key (migration 0004) instead of reading "
+        "~313,000 outbox rows; round quality figures come from plain columns with NumPy, the "
+        "round's feedback summary from SQL aggregates; a round page loads only its page of 50 "
+        "groups; sorted-array set operations replace `np.unique`/`np.isin`, which hash (slowly) "
+        "since NumPy 2.3.",
         *(
             [
                 "- On PostgreSQL the CPU columns leave out the database server's own work (another "
@@ -284,16 +323,42 @@ def report(
         )
     if skipped:
         lines += ["", "Not measured (no value to put in the path): " + "; ".join(skipped) + "."]
-    target = [r for r in results if r["path"].endswith("/impact")]
-    if target:
-        impact = target[0]
-        verdict = "meets" if impact["p95"] < 500 else "misses"
-        lines += [
-            "",
-            f"The Impact page {verdict} its target (p95 < 500 ms server time) in this run: "
-            f"p95 {impact['p95']:.0f} ms wall, {impact['cpu95']:.0f} ms CPU.",
-        ]
+    lines += ["", verdict(results)]
     return "\n".join(lines)
+
+
+def target_ms(path: str) -> int:
+    return IMPACT_TARGET_MS if "/impact" in path else TARGET_MS
+
+
+def verdict(results: list[dict[str, Any]]) -> str:
+    """Which pages miss issue #5's targets in this run (p95 wall time; CPU beside it)."""
+    pages = [r for r in results if not r["path"].split("?")[0].endswith(".csv")]
+    downloads = [r for r in results if r not in pages]
+
+    def misses(rows: list[dict[str, Any]]) -> str:
+        missed = [r for r in rows if r["p95"] >= target_ms(r["path"])]
+        return (
+            "; ".join(
+                f"`{r['path']}` p95 {r['p95']:.0f} ms (CPU {r['cpu95']:.0f} ms, target "
+                f"{target_ms(r['path'])})"
+                for r in missed
+            )
+            or "none"
+        )
+
+    return (
+        f"Targets (p95 wall < {TARGET_MS} ms, Impact < {IMPACT_TARGET_MS} ms). Pages missing "
+        f"them in this run: {misses(pages)}. CSV downloads missing them: {misses(downloads)}."
+    )
+
+
+def analyze(url: str) -> None:
+    """Statistics and visibility maps, as autovacuum keeps them on a live PostgreSQL."""
+    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         factory = make_sessionmaker(engine)
         started = time.perf_counter()
         slug = populate(factory, args.people, args.rounds, args.seed)
+        if args.postgres:
+            analyze(url)
         build_seconds = time.perf_counter() - started
         shape = data_shape(factory)
         print(f"built: {shape} in {build_seconds:.1f} s", flush=True)

@@ -1,9 +1,12 @@
 """Batched reads for the Rounds pages: per-round counts, emails and feedback per person.
 
 Outbox rows do not name their round; their idempotency keys do ("invite:<group>:<person>:<seq>",
-"checkin:<membership>", "not_matched:<round>:<person>"), so the number after the first colon
-is joined to the group, membership or round it names — in SQL, a handful of queries per page
-whatever the size of the organization.
+"reminder:<membership>", "checkin:<membership>", "not_matched:<round>:<person>"). The number
+after the first colon (`key_ref`) is indexed with the kind and status
+(``ix_outbox_message_key_ref``), so a round's emails are counted from that index alone: a
+round's groups (memberships) are almost always one unbroken run of ids, made together, and
+then its emails are the index range of those ids. A round whose ids are not one run is joined
+row by row instead. A fixed handful of queries per page, whatever the size of the organization.
 """
 
 from __future__ import annotations
@@ -13,17 +16,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from service.models import Feedback, MatchGroup, Membership, Organization, OutboxMessage, Round
+from service.models.outbox import OUTBOX_STATUSES, key_ref
 from service.rounds.feedback import MET_QUORUM
 from service.rounds.jobs import current_month
 from service.rounds.timing import parse_month
 
-GROUP_KINDS = ("invite", "invite_update", "invite_cancel", "reminder")
-MEMBERSHIP_KINDS = ("checkin", "followup")
+GROUP_KINDS = ("invite", "invite_update", "invite_cancel")
+# Reminders are keyed like check-ins: one per person and meeting (`invites.followup_key`).
+MEMBERSHIP_KINDS = ("reminder", "checkin", "followup")
 ROUND_KINDS = ("not_matched",)
 
 
@@ -51,39 +64,84 @@ def following_months(month: str, count: int) -> list[str]:
     return out
 
 
-def _key_ref(session: Session) -> ColumnElement[Any]:
-    """The number after the first colon of an idempotency key (NULL when there is none)."""
-    key = OutboxMessage.idempotency_key
-    if session.get_bind().dialect.name == "postgresql":
-        part = func.split_part(key, ":", 2)
-        return case((part.regexp_match("^[0-9]{1,9}$"), cast(part, Integer)), else_=None)
-    # SQLite casts the leading digits of "12:34:0" to 12.
-    return cast(func.substr(key, func.instr(key, ":") + 1), Integer)
+@dataclass(frozen=True)
+class IdSpan:
+    """The lowest and highest id of a round's groups (or memberships), and how many."""
+
+    low: int
+    high: int
+    count: int
+
+    @property
+    def unbroken(self) -> bool:
+        """True when every id from low to high is this round's: a range is then exact."""
+        return self.high - self.low + 1 == self.count
 
 
-def email_counts(session: Session, org: Organization, round_ids: list[int]) -> dict[int, Counter]:
-    """{round id: Counter(status → emails)} over every email of those rounds."""
+def id_spans(
+    session: Session, model: type[MatchGroup] | type[Membership], round_ids: list[int]
+) -> dict[int, IdSpan]:
+    rows = session.execute(
+        select(model.round_id, func.min(model.id), func.max(model.id), func.count())
+        .where(model.round_id.in_(round_ids))
+        .group_by(model.round_id)
+    )
+    return {round_id: IdSpan(low, high, n) for round_id, low, high, n in rows}
+
+
+def email_counts(
+    session: Session,
+    org: Organization,
+    round_ids: list[int],
+    *,
+    group_spans: dict[int, IdSpan] | None = None,
+    membership_spans: dict[int, IdSpan] | None = None,
+) -> dict[int, Counter]:
+    """{round id: Counter(status → emails)} over every email of those rounds, in one query.
+
+    Pass the rounds' `id_spans` when the caller has them already.
+    """
     counts: dict[int, Counter] = defaultdict(Counter)
     if not round_ids:
         return counts
-    ref = _key_ref(session)
+    ref = key_ref(OutboxMessage.idempotency_key)
     mine = OutboxMessage.organization_id == org.id
-    queries = [
-        select(MatchGroup.round_id, OutboxMessage.status, func.count())
-        .join(MatchGroup, MatchGroup.id == ref)
-        .where(mine, OutboxMessage.kind.in_(GROUP_KINDS), MatchGroup.round_id.in_(round_ids)),
-        select(Membership.round_id, OutboxMessage.status, func.count())
-        .join(Membership, Membership.id == ref)
-        .where(mine, OutboxMessage.kind.in_(MEMBERSHIP_KINDS), Membership.round_id.in_(round_ids)),
-        select(ref, OutboxMessage.status, func.count()).where(
-            mine, OutboxMessage.kind.in_(ROUND_KINDS), ref.in_(round_ids)
-        ),
-    ]
-    for query in queries:
-        # Positional GROUP BY: PostgreSQL would not match the key expression's bound parameters.
-        grouped = query.group_by(literal_column("1"), literal_column("2"))
-        for round_id, status, n in session.execute(grouped):
-            counts[int(round_id)][status] += int(n)
+    # A column per status rather than GROUP BY status: grouping would tempt SQLite into the
+    # (organization, status) index, which reads every email's row.
+    per_status = [func.count(case((OutboxMessage.status == s, 1))) for s in OUTBOX_STATUSES]
+    parts: list[Select[Any]] = []
+    for kinds, model, spans in (
+        (GROUP_KINDS, MatchGroup, group_spans),
+        (MEMBERSHIP_KINDS, Membership, membership_spans),
+    ):
+        if spans is None:
+            spans = id_spans(session, model, round_ids)
+        scattered = []
+        for round_id, span in spans.items():
+            if not span.unbroken:
+                scattered.append(round_id)
+                continue
+            parts.append(
+                select(literal(round_id, Integer), *per_status).where(
+                    mine, OutboxMessage.kind.in_(kinds), ref.between(span.low, span.high)
+                )
+            )
+        if scattered:
+            parts.append(
+                select(model.round_id, *per_status)
+                .join(model, model.id == ref)
+                .where(mine, OutboxMessage.kind.in_(kinds), model.round_id.in_(scattered))
+                .group_by(model.round_id)
+            )
+    parts.append(
+        select(ref, *per_status)
+        .where(mine, OutboxMessage.kind.in_(ROUND_KINDS), ref.in_(round_ids))
+        .group_by(literal_column("1"))
+    )
+    for round_id, *numbers in session.execute(union_all(*parts)):
+        for state, n in zip(OUTBOX_STATUSES, numbers, strict=True):
+            if n:
+                counts[int(round_id)][state] += int(n)
     return counts
 
 
@@ -105,23 +163,25 @@ def round_rows(session: Session, org: Organization, rounds: list[Round]) -> list
     ids = [r.id for r in rounds]
     if not ids:
         return []
-    groups = dict(
-        session.execute(
-            select(MatchGroup.round_id, func.count())
-            .where(MatchGroup.round_id.in_(ids))
-            .group_by(MatchGroup.round_id)
-        ).all()
-    )
-    people = dict(
-        session.execute(
-            select(Membership.round_id, func.count())
-            .where(Membership.round_id.in_(ids), Membership.status == "invited")
-            .group_by(Membership.round_id)
-        ).all()
-    )
-    # Groups where at least two members still in them said they met (feedback.group_met).
-    votes = session.execute(
-        select(Membership.round_id, Membership.group_id)
+    group_spans = id_spans(session, MatchGroup, ids)
+    membership_spans, people = {}, {}
+    for round_id, low, high, n, invited in session.execute(
+        select(
+            Membership.round_id,
+            func.min(Membership.id),
+            func.max(Membership.id),
+            func.count(),
+            func.count(case((Membership.status == "invited", 1))),
+        )
+        .where(Membership.round_id.in_(ids))
+        .group_by(Membership.round_id)
+    ):
+        membership_spans[round_id] = IdSpan(low, high, n)
+        people[round_id] = invited
+    # Groups where at least two members still in them said they met (feedback.group_met),
+    # counted per round in SQL.
+    met_groups = (
+        select(Membership.round_id.label("round_id"))
         .join(Feedback, Feedback.membership_id == Membership.id)
         .where(
             Membership.round_id.in_(ids),
@@ -131,11 +191,24 @@ def round_rows(session: Session, org: Organization, rounds: list[Round]) -> list
         )
         .group_by(Membership.round_id, Membership.group_id)
         .having(func.count() >= MET_QUORUM)
-    ).all()
-    met = Counter(round_id for round_id, _ in votes)
-    emails = email_counts(session, org, ids)
+        .subquery()
+    )
+    met = dict(
+        session.execute(
+            select(met_groups.c.round_id, func.count()).group_by(met_groups.c.round_id)
+        ).all()
+    )
+    emails = email_counts(
+        session, org, ids, group_spans=group_spans, membership_spans=membership_spans
+    )
     return [
-        RoundRow(r, groups.get(r.id, 0), people.get(r.id, 0), emails[r.id], met[r.id])
+        RoundRow(
+            r,
+            group_spans[r.id].count if r.id in group_spans else 0,
+            people.get(r.id, 0),
+            emails[r.id],
+            met.get(r.id, 0),
+        )
         for r in rounds
     ]
 
@@ -162,46 +235,35 @@ def emails_by_person(
     """{participant id: emails of this round}, for one page of groups (bodies never loaded)."""
     if not participant_ids:
         return {}
-    ref = _key_ref(session)
-    rows = session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.participant_id,
-            OutboxMessage.kind,
-            OutboxMessage.status,
-            OutboxMessage.attempts,
-            OutboxMessage.last_error,
-            OutboxMessage.to_address,
-            OutboxMessage.created_at,
-            ref.label("ref"),
-        )
-        .where(
-            OutboxMessage.organization_id == org.id,
-            OutboxMessage.participant_id.in_(participant_ids),
-            OutboxMessage.kind.in_(GROUP_KINDS + MEMBERSHIP_KINDS + ROUND_KINDS),
-        )
-        .order_by(OutboxMessage.id)
+    columns = (
+        OutboxMessage.id,
+        OutboxMessage.participant_id,
+        OutboxMessage.kind,
+        OutboxMessage.status,
+        OutboxMessage.attempts,
+        OutboxMessage.last_error,
+        OutboxMessage.to_address,
+        OutboxMessage.created_at,
     )
-    groups, memberships = set(group_ids), set(membership_ids)
+    ref = key_ref(OutboxMessage.idempotency_key)
+    mine = (
+        OutboxMessage.organization_id == org.id,
+        OutboxMessage.participant_id.in_(participant_ids),
+    )
+    # Looked up by what the keys name (the key_ref index), not by person: a person has a
+    # year of emails, the page wants this round's.
+    rows = session.execute(
+        union_all(
+            select(*columns).where(*mine, OutboxMessage.kind.in_(GROUP_KINDS), ref.in_(group_ids)),
+            select(*columns).where(
+                *mine, OutboxMessage.kind.in_(MEMBERSHIP_KINDS), ref.in_(membership_ids)
+            ),
+            select(*columns).where(*mine, OutboxMessage.kind.in_(ROUND_KINDS), ref == round_.id),
+        ).order_by(literal_column("1"))
+    )
     out: dict[int, list[EmailRow]] = defaultdict(list)
-    for row in rows:
-        belongs = (
-            (row.kind in GROUP_KINDS and row.ref in groups)
-            or (row.kind in MEMBERSHIP_KINDS and row.ref in memberships)
-            or (row.kind in ROUND_KINDS and row.ref == round_.id)
-        )
-        if belongs:
-            out[row.participant_id].append(
-                EmailRow(
-                    row.id,
-                    row.kind,
-                    row.status,
-                    row.attempts,
-                    row.last_error,
-                    row.to_address,
-                    row.created_at,
-                )
-            )
+    for email_id, participant_id, *rest in rows:
+        out[participant_id].append(EmailRow(email_id, *rest))
     return out
 
 
@@ -219,7 +281,7 @@ def not_matched_emails(session: Session, org: Organization, round_: Round) -> li
         .where(
             OutboxMessage.organization_id == org.id,
             OutboxMessage.kind == "not_matched",
-            OutboxMessage.idempotency_key.startswith(f"not_matched:{round_.id}:"),
+            key_ref(OutboxMessage.idempotency_key) == round_.id,
         )
         .order_by(OutboxMessage.id)
         .limit(500)

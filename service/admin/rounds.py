@@ -17,6 +17,7 @@ from service.admin import flash
 from service.admin.deps import AdminContext, OrgDep
 from service.admin.pages import page
 from service.admin.round_data import (
+    email_counts,
     emails_by_person,
     feedback_by_membership,
     next_round_month,
@@ -32,7 +33,7 @@ from service.participants.schemas import ROLE_LABELS
 from service.rounds.changes import move_member
 from service.rounds.create import create_round, send_round
 from service.rounds.feedback import round_feedback_summary
-from service.rounds.quality import load_groups, round_quality
+from service.rounds.quality import count_groups, load_groups, round_quality
 from service.rounds.timing import format_local, month_label, round_due_at
 
 router = APIRouter(prefix="/admin/o/{slug}/rounds")
@@ -286,19 +287,21 @@ def detail(
 ) -> HTMLResponse:
     org = ctx.org
     round_ = _round(session, ctx, round_id)
-    views = load_groups(session, round_)
-    quality = round_quality(session, org, round_, groups=views)
-    pages = max(1, ceil(len(views) / GROUPS_PER_PAGE))
+    n_groups = count_groups(session, round_)
+    pages = max(1, ceil(n_groups / GROUPS_PER_PAGE))
     page_number = min(page_number, pages)
-    shown = views[(page_number - 1) * GROUPS_PER_PAGE : page_number * GROUPS_PER_PAGE]
+    # Figures over every group; names, emails and feedback only for the page shown.
+    shown = load_groups(
+        session, round_, offset=(page_number - 1) * GROUPS_PER_PAGE, limit=GROUPS_PER_PAGE
+    )
     context: dict[str, Any] = {
         "round": round_,
         "label": month_label(round_.month),
-        "quality": quality,
+        "quality": round_quality(session, org, round_),
         "groups": shown,
         "page_number": page_number,
         "pages": pages,
-        "n_groups": len(views),
+        "n_groups": n_groups,
         "roles": ROLE_LABELS,
         "when": lambda moment: format_local(moment, org.timezone) if moment else "—",
         "warnings": list(round_.stats.get("warnings", []) or []),
@@ -320,6 +323,8 @@ def detail(
             ),
             feedback=feedback_by_membership(session, membership_ids),
             summary=round_feedback_summary(session, round_),
+            # Every email of the round by status; each person's are listed with their group.
+            email_totals=email_counts(session, org, [round_.id])[round_.id],
             not_matched=not_matched_emails(session, org, round_),
             # Free text is for the hospital's own wellness leads, not visiting super admins.
             show_text=ctx.account.organization_id == org.id,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.impact import queries
 from service.impact.charts import DRAWN_LINKS
 from service.impact.figures import Cell, Column, Figure, count_cell, share_cell
-from service.impact.pairs import Edge, MetPairs, department_edges, differ
+from service.impact.pairs import Edge, MetPairs, department_edges, differ, distinct_sorted
 from service.models import Organization
 
 
@@ -95,7 +95,7 @@ def ties_figure(
     cross_dept = int(differ(codes.departments, ties).sum())
     cross_site = int(differ(codes.sites, ties).sum())
     first, second = pairs.first, pairs.second
-    trainee_met_senior = np.unique(
+    trainee_met_senior = distinct_sorted(
         np.concatenate(
             [
                 pairs.first[codes.trainee[first] & codes.senior[second]],
@@ -147,7 +147,7 @@ def ties_figure(
 
 
 def department_network(pairs: MetPairs, codes: PeopleCodes) -> NetworkData:
-    person = np.unique(np.concatenate([pairs.first, pairs.second]))
+    person = distinct_sorted(np.concatenate([pairs.first, pairs.second]))
     dept = codes.departments[person]
     counts = np.bincount(dept, minlength=len(codes.department_names))
     present = [int(c) for c in np.flatnonzero(counts) if c != 0]

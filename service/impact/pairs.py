@@ -87,7 +87,7 @@ class MetPairs:
         person = np.concatenate([self.first, self.second])
         rounds = np.concatenate([self.round_index, self.round_index])
         span = int(person.max(initial=0)) + 1
-        unique = np.unique(rounds * span + person)
+        unique = distinct_sorted(rounds * span + person)
         return np.bincount(unique // span, minlength=n_rounds)[:n_rounds].astype(np.int64)
 
     def people_cumulative(self, n_rounds: int) -> IntArray:
@@ -117,12 +117,22 @@ class Edge:
     people: int
 
 
-def _distinct_sorted(values: IntArray) -> IntArray:
-    """Sorted distinct values (np.unique without its extra passes)."""
+def distinct_sorted(values: IntArray) -> IntArray:
+    """Sorted distinct values. Not np.unique: since NumPy 2.3 it hashes when asked for
+    nothing else, several times slower than a sort at these sizes."""
     ordered = np.sort(values)
     keep = np.ones(len(ordered), dtype=bool)
     keep[1:] = ordered[1:] != ordered[:-1]
     return ordered[keep]
+
+
+def contains(ordered: IntArray, values: IntArray) -> NDArray[np.bool_]:
+    """Which values are in a sorted array (np.isin hashes too)."""
+    index = np.searchsorted(ordered, values)
+    found = np.zeros(values.shape, dtype=bool)
+    inside = index < len(ordered)
+    found[inside] = ordered[index[inside]] == values[inside]
+    return found
 
 
 def _runs(ordered: IntArray) -> tuple[IntArray, IntArray]:
@@ -143,12 +153,12 @@ def department_edges(pairs: MetPairs, departments: IntArray) -> list[Edge]:
     # Composite keys (edge, group) and (edge, person), deduplicated once each; dividing a
     # sorted key array by the span keeps it sorted, so the counts are run lengths.
     group_span = int(cross.group_id.max()) + 1
-    edge_ids, meetings = _runs(_distinct_sorted(edge * group_span + cross.group_id) // group_span)
+    edge_ids, meetings = _runs(distinct_sorted(edge * group_span + cross.group_id) // group_span)
     person_span = int(max(cross.first.max(), cross.second.max())) + 1
     person_keys = np.concatenate(
         [edge * person_span + cross.first, edge * person_span + cross.second]
     )
-    _, people = _runs(_distinct_sorted(person_keys) // person_span)
+    _, people = _runs(distinct_sorted(person_keys) // person_span)
     # Both run over the same set of edges, in the same (sorted) order.
     return [
         Edge(e // span_d, e % span_d, m, p)

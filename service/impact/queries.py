@@ -55,7 +55,7 @@ def _met_votes(round_ids: list[int]) -> Any:
     )
 
 
-def _raw_rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def raw_rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Run a SELECT and return plain tuples from the DB-API cursor of the session's own
     connection (same transaction): for tens of thousands of rows, building SQLAlchemy Row
     objects would cost more than the query itself. Only for columns needing no conversion."""
@@ -73,9 +73,9 @@ def _raw_rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[tuple[An
         cursor.close()
 
 
-def _int_rows(session: Session, stmt: Select[*tuple[Any, ...]], width: int) -> np.ndarray:
+def int_rows(session: Session, stmt: Select[*tuple[Any, ...]], width: int) -> np.ndarray:
     """Run a SELECT of integer columns and return an (n, width) int64 array."""
-    rows = _raw_rows(session, stmt)
+    rows = raw_rows(session, stmt)
     if not rows:
         return np.zeros((0, width), dtype=np.int64)
     return np.array(rows, dtype=np.int64).reshape(-1, width)
@@ -91,7 +91,7 @@ def met_members(session: Session, round_ids: list[int]) -> np.ndarray:
         .join(met, met.c.group_id == Membership.group_id)
         .where(Membership.status == "invited")
     )
-    return _int_rows(session, stmt, 3)
+    return int_rows(session, stmt, 3)
 
 
 def window_members(session: Session, round_ids: list[int]) -> np.ndarray:
@@ -125,7 +125,7 @@ def window_members(session: Session, round_ids: list[int]) -> np.ndarray:
         )
         .where(Membership.round_id.in_(round_ids), Membership.status == "invited")
     )
-    return _int_rows(session, stmt, 6)
+    return int_rows(session, stmt, 6)
 
 
 def groups_per_round(
@@ -147,7 +147,7 @@ def people(
     session: Session, org: Organization
 ) -> tuple[np.ndarray, list[str], list[str], list[str]]:
     """Every participant's id (ascending), department, site and role."""
-    rows = _raw_rows(
+    rows = raw_rows(
         session,
         select(Participant.id, Participant.department, Participant.site, Participant.role)
         .where(Participant.organization_id == org.id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.impact.pairs import contains
 from service.rounds.feedback import MET_QUORUM, OUTCOMES
 
 
@@ -69,7 +70,7 @@ class WindowMembers:
 
     def groups_met(self) -> dict[int, int]:
         met = self.met_group_ids()
-        mask = np.isin(self.group_id, met)
+        mask = contains(met, self.group_id)
         _, first = np.unique(self.group_id[mask], return_index=True)
         rounds = self.round_id[mask][first]
         ids, counts = np.unique(rounds, return_counts=True)
@@ -77,7 +78,7 @@ class WindowMembers:
 
     def met_members(self) -> np.ndarray:
         """(round id, group id, person id) rows of the groups that met."""
-        mask = np.isin(self.group_id, self.met_group_ids())
+        mask = contains(self.met_group_ids(), self.group_id)
         return np.column_stack([self.round_id[mask], self.group_id[mask], self.person[mask]])
 
     def people(self) -> np.ndarray:

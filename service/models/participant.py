@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -32,6 +33,8 @@ class Participant(Base):
         CheckConstraint(f"status IN {STATUSES}", "status"),
         CheckConstraint(f"role IN {ROLES}", "role"),
         CheckConstraint(f"mentoring IN {MENTORING}", "mentoring"),
+        # The dashboard's participant list, by name: any page without sorting everyone.
+        Index("ix_participant_org_name", "organization_id", "full_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,31 +3,31 @@
 The matcher reports the same figures when it builds a round, but a wellness lead may move
 people by hand afterwards; these are recomputed from the database so the preview and the
 past-round pages always describe the groups people actually got.
+
+A round of 10,000 people has ~2,500 groups, and each of them a year of earlier groups, so the
+figures are computed from plain columns (never ORM objects), earlier pairs with NumPy.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Row, select
+import numpy as np
+from scipy import sparse
+from sqlalchemy import Row, String, cast, func, select
 from sqlalchemy.orm import Session
 
+from service.impact.pairs import contains
+from service.impact.queries import int_rows, raw_rows
 from service.models import MatchGroup, Membership, Organization, Participant, Round
 
 # The matcher's own definitions (matching.Person.is_senior / is_trainee).
 SENIOR_ROLES = frozenset({"attending", "np_pa"})
 TRAINEE_ROLES = frozenset({"resident", "fellow", "student"})
-
-
-class Person(Protocol):
-    id: int
-    role: str
-    department: str
-    interests: list[str]
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,20 @@ class GroupMembers:
         return [m for m in self.members if m.status == "invited"]
 
 
-def load_groups(session: Session, round_: Round) -> list[GroupMembers]:
-    """Every group of a round with its members (those who dropped out too), in two queries.
+def count_groups(session: Session, round_: Round) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(MatchGroup).where(MatchGroup.round_id == round_.id)
+        )
+        or 0
+    )
+
+
+def load_groups(
+    session: Session, round_: Round, *, offset: int = 0, limit: int | None = None
+) -> list[GroupMembers]:
+    """A round's groups by number (all of them, or `limit` from `offset`: one page) with
+    their members, those who dropped out too, in two queries.
 
     Selects columns rather than ORM objects: with 10,000 people, building Participant
     objects (and their avoid lists, which the emails need and these pages do not) costs
@@ -81,8 +93,12 @@ def load_groups(session: Session, round_: Round) -> list[GroupMembers]:
             select(*GROUP_COLUMNS)
             .where(MatchGroup.round_id == round_.id)
             .order_by(MatchGroup.number)
+            .offset(offset)
+            .limit(limit)
         )
     }
+    if not groups:
+        return []
     rows = session.execute(
         select(
             Membership.group_id,
@@ -97,7 +113,10 @@ def load_groups(session: Session, round_: Round) -> list[GroupMembers]:
             Participant.interests,
         )
         .join(Participant, Participant.id == Membership.participant_id)
-        .where(Membership.round_id == round_.id)
+        .where(
+            Membership.round_id == round_.id,
+            *([] if limit is None else [Membership.group_id.in_(list(groups))]),
+        )
         .order_by(Membership.group_id, Membership.id)
     )
     for group_id, *columns in rows:
@@ -106,81 +125,171 @@ def load_groups(session: Session, round_: Round) -> list[GroupMembers]:
     return list(groups.values())
 
 
-def _interest_set(participant: Person) -> frozenset[str]:
-    interests = participant.interests or []
-    return frozenset(" ".join(i.lower().split()) for i in interests if i.strip())
+@dataclass(frozen=True)
+class RoundMembers:
+    """The remaining members of a round's groups, one entry per person, grouped by group
+    (in group number order) and in membership order within a group."""
+
+    group_ids: list[int]  # the groups with anyone left, in number order
+    starts: np.ndarray  # where each of those groups begins
+    sizes: np.ndarray
+    person: np.ndarray
+    senior: np.ndarray
+    trainee: np.ndarray
+    department: np.ndarray  # code of the cleaned department; 0 = none given
+    interests: sparse.csr_matrix  # person x interest, 1 = listed (cleaned, no repeats)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """Share of interests two people have in common (0 when neither listed any)."""
-    union = a | b
-    return len(a & b) / len(union) if union else 0.0
+def _clean(text: str) -> str:
+    """An interest as compared: without case or extra spaces."""
+    return " ".join(text.lower().split())
 
 
-def past_pairs(session: Session, org: Organization, round_: Round) -> dict[tuple[int, int], str]:
-    """Pairs of this round's members who were grouped in an earlier round → latest month.
-
-    Two queries (this round's members, every earlier membership), filtered here: an
-    IN (subquery) over 10,000 members is slower than reading the rows. Like `cohort.history`,
-    only rounds that went out count.
-    """
-    members_now = set(
-        session.scalars(select(Membership.participant_id).where(Membership.round_id == round_.id))
+def round_members(session: Session, round_: Round) -> RoundMembers:
+    """What the figures need of a round's remaining members, from plain columns."""
+    position = {
+        group_id: i
+        for i, group_id in enumerate(
+            session.scalars(
+                select(MatchGroup.id)
+                .where(MatchGroup.round_id == round_.id)
+                .order_by(MatchGroup.number)
+            )
+        )
+    }
+    rows = raw_rows(
+        session,
+        select(
+            Membership.group_id,
+            Participant.id,
+            Participant.role,
+            Participant.department,
+            cast(Participant.interests, String),
+        )
+        .join(Participant, Participant.id == Membership.participant_id)
+        .where(Membership.round_id == round_.id, Membership.status == "invited")
+        .order_by(Membership.id),
     )
-    rows = session.execute(
-        select(Membership.group_id, Membership.participant_id, Round.month)
+    rows.sort(key=lambda row: position[row[0]])  # stable: membership order within a group
+    # One JSON document for every list: a json.loads per person costs more than the query.
+    lists = json.loads("[" + ",".join(row[4] or "[]" for row in rows) + "]")
+    departments: dict[str, int] = {"": 0}
+    vocabulary: dict[str, int] = {}
+    cleaned: dict[str, str] = {}  # people share interests: each distinct text cleaned once
+    indptr, indices = [0], []
+    for interests in lists:
+        wanted = set()
+        for text in interests:
+            if text not in cleaned:
+                cleaned[text] = _clean(text)
+            if cleaned[text]:
+                wanted.add(vocabulary.setdefault(cleaned[text], len(vocabulary)))
+        indices.extend(sorted(wanted))
+        indptr.append(len(indices))
+    group = np.fromiter((position[row[0]] for row in rows), dtype=np.int64, count=len(rows))
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(rows) else group
+    order = sorted(position, key=position.__getitem__)
+    return RoundMembers(
+        group_ids=[order[g] for g in group[first].tolist()],
+        starts=first,
+        sizes=np.diff(np.r_[first, len(rows)]),
+        person=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
+        senior=np.array([row[2] in SENIOR_ROLES for row in rows], dtype=bool),
+        trainee=np.array([row[2] in TRAINEE_ROLES for row in rows], dtype=bool),
+        department=np.fromiter(
+            (departments.setdefault(row[3].strip().lower(), len(departments)) for row in rows),
+            dtype=np.int64,
+            count=len(rows),
+        ),
+        interests=sparse.csr_matrix(
+            (np.ones(len(indices)), indices, indptr), shape=(len(rows), len(vocabulary))
+        ),
+    )
+
+
+def past_pair_keys(session: Session, org: Organization, round_: Round) -> tuple[np.ndarray, int]:
+    """Pairs of this round's people who were grouped in an earlier round, as sorted
+    ``smaller id * span + larger id``, and the span. Like `cohort.history`, only rounds that
+    went out count.
+    """
+    now = int_rows(
+        session, select(Membership.participant_id).where(Membership.round_id == round_.id), 1
+    )[:, 0]
+    earlier = int_rows(
+        session,
+        select(Membership.group_id, Membership.participant_id)
         .join(Round, Round.id == Membership.round_id)
         .where(
             Round.organization_id == org.id,
             Round.month < round_.month,
             Round.status.in_(("approved", "sent")),
-        )
+        ),
+        2,
     )
-    by_group: dict[int, list[int]] = defaultdict(list)
-    month_of: dict[int, str] = {}
-    for group_id, participant_id, month in rows:
-        if participant_id not in members_now:
-            continue
-        by_group[group_id].append(participant_id)
-        month_of[group_id] = month
-    pairs: dict[tuple[int, int], str] = {}
-    for group_id, ids in by_group.items():
-        for a, b in combinations(sorted(ids), 2):
-            if pairs.get((a, b), "") < month_of[group_id]:
-                pairs[(a, b)] = month_of[group_id]
-    return pairs
+    span = 1 + int(now.max(initial=0))
+    in_round = np.zeros(span, dtype=bool)
+    in_round[now] = True
+    earlier = earlier[earlier[:, 1] < span]
+    earlier = earlier[in_round[earlier[:, 1]]]
+    order = np.lexsort((earlier[:, 1], earlier[:, 0]))
+    group, person = earlier[order, 0], earlier[order, 1]
+    keys = [np.zeros(0, dtype=np.int64)]
+    # Sorted by group then person: members k places apart in the same group form a pair.
+    for k in range(1, len(group)):
+        same = group[:-k] == group[k:]
+        if not same.any():
+            break
+        keys.append(person[:-k][same] * span + person[k:][same])
+    return np.sort(np.concatenate(keys)), span
 
 
-def _pairs(ids: Iterable[int]) -> list[tuple[int, int]]:
-    return list(combinations(sorted(ids), 2))
+def group_figures(members: RoundMembers, past: np.ndarray, span: int) -> dict[int, dict[str, Any]]:
+    """{group id: figures} — size, repeats, departments, mix and shared interests — for every
+    group with anyone left, in group number order.
+
+    Groups of the same size are done together as (groups x members) and (groups x pairs)
+    arrays, pairs in `itertools.combinations` order, so every number is the one a loop over
+    each group's pairs would give (sums too: added pair by pair, left to right).
+    """
+    per_group: dict[int, dict[str, Any]] = {}
+    counts = np.asarray(members.interests.sum(axis=1)).ravel()
+    for size in sorted(set(members.sizes.tolist())):
+        chosen = np.flatnonzero(members.sizes == size)
+        seats = members.starts[chosen][:, None] + np.arange(size)  # groups x members
+        pairs = np.array(list(combinations(range(size), 2)), dtype=np.int64).reshape(-1, 2)
+        a, b = seats[:, pairs[:, 0]], seats[:, pairs[:, 1]]  # groups x pairs
+        low = np.minimum(members.person[a], members.person[b])
+        high = np.maximum(members.person[a], members.person[b])
+        repeats = contains(past, low * span + high).sum(axis=1)
+        shared = np.asarray(
+            members.interests[a.ravel()].multiply(members.interests[b.ravel()]).sum(axis=1)
+        ).reshape(a.shape)
+        union = counts[a] + counts[b] - shared
+        similarity = np.divide(shared, union, out=np.zeros(a.shape), where=union > 0)
+        similarity_sum = np.zeros(len(chosen))
+        for column in range(len(pairs)):
+            similarity_sum = similarity_sum + similarity[:, column]
+        codes = np.sort(members.department[seats], axis=1)
+        new = np.ones(codes.shape, dtype=bool)
+        new[:, 1:] = codes[:, 1:] != codes[:, :-1]
+        departments = (new & (codes != 0)).sum(axis=1)
+        has_senior = members.senior[seats].any(axis=1)
+        has_trainee = members.trainee[seats].any(axis=1)
+        for i, index in enumerate(chosen.tolist()):
+            per_group[index] = {
+                "size": size,
+                "repeats": int(repeats[i]),
+                "departments": int(departments[i]),
+                "has_senior": bool(has_senior[i]),
+                "has_trainee": bool(has_trainee[i]),
+                # A lone member has no pairs: 0, as sum() of nothing gives.
+                "similarity_sum": float(similarity_sum[i]) if len(pairs) else 0,
+                "pair_count": len(pairs),
+            }
+    return {members.group_ids[i]: per_group[i] for i in range(len(members.group_ids))}
 
 
-def group_figures(
-    participants: Sequence[Person], past: dict[tuple[int, int], str]
-) -> dict[str, Any]:
-    """The figures of one group: repeats, departments, mix and shared interests."""
-    repeats = [pair for pair in _pairs(p.id for p in participants) if pair in past]
-    departments = {p.department.strip().lower() for p in participants if p.department.strip()}
-    interests = [_interest_set(p) for p in participants]
-    similarities = [jaccard(a, b) for a, b in combinations(interests, 2)]
-    return {
-        "size": len(participants),
-        "repeats": len(repeats),
-        "departments": len(departments),
-        "has_senior": any(p.role in SENIOR_ROLES for p in participants),
-        "has_trainee": any(p.role in TRAINEE_ROLES for p in participants),
-        "similarity_sum": sum(similarities),
-        "pair_count": len(similarities),
-    }
-
-
-def round_quality(
-    session: Session,
-    org: Organization,
-    round_: Round,
-    *,
-    groups: Sequence[GroupMembers] | None = None,
-) -> dict[str, Any]:
+def round_quality(session: Session, org: Organization, round_: Round) -> dict[str, Any]:
     """Quality figures of a round's groups as stored now.
 
     Returns a dict with ``n_groups``, ``n_people``, ``group_sizes`` ({size: count}),
@@ -190,23 +299,21 @@ def round_quality(
     ``min(groups, seniors, trainees)``; None when no group could be mixed),
     ``mean_shared_interests`` (mean Jaccard similarity of interests over every pair within a
     group) and ``per_group`` ({group id: figures}).
-    Pass ``groups`` (from `load_groups`) when the caller has them loaded already.
     """
-    views = load_groups(session, round_) if groups is None else groups
-    past = past_pairs(session, org, round_)
-    per_group: dict[int, dict[str, Any]] = {}
+    members = round_members(session, round_)
+    per_group = group_figures(members, *past_pair_keys(session, org, round_))
+    common_slot = dict(
+        session.execute(
+            select(MatchGroup.id, MatchGroup.has_common_slot).where(
+                MatchGroup.round_id == round_.id
+            )
+        ).all()
+    )
     sizes: dict[int, int] = defaultdict(int)
-    seniors = trainees = 0
-    for view in views:
-        people = view.participants
-        if not people:
-            continue
-        figures = group_figures(people, past)
-        figures["has_common_slot"] = view.group.has_common_slot
-        per_group[view.group.id] = figures
-        sizes[len(people)] += 1
-        seniors += sum(p.role in SENIOR_ROLES for p in people)
-        trainees += sum(p.role in TRAINEE_ROLES for p in people)
+    for group_id, figures in per_group.items():
+        figures["has_common_slot"] = common_slot[group_id]
+        sizes[figures["size"]] += 1
+    seniors, trainees = int(members.senior.sum()), int(members.trainee.sum())
     groups = list(per_group.values())
     n_groups = len(groups)
     can_mix = min(n_groups, seniors, trainees)

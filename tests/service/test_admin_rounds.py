@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notifications import FileSender
 from service import outbox
+from service.admin.round_data import IdSpan, email_counts, id_spans, round_rows
 from service.config import Settings
 from service.links import LinkSigner
 from service.models import (
@@ -24,8 +25,9 @@ from service.models import (
     Round,
 )
 from service.rounds.changes import drop_out, move_member
-from service.rounds.create import create_round
+from service.rounds.create import create_round, group_views
 from service.rounds.feedback import record_checkin
+from service.rounds.invites import queue_followup
 from service.rounds.quality import round_quality
 from tests.service.admin_helpers import csrf, login, make_admin
 from tests.service.round_fixtures import make_org
@@ -385,3 +387,63 @@ def test_previews_and_reruns_keep_first_in_line_until_the_round_is_sent(
     assert _post(client, f"{BASE}/{again.id}/approve").status_code == 303
     db.expire_all()
     assert db.get(Participant, waiting.id).priority is False  # type: ignore[union-attr]
+
+
+def _emails_by_hand(db: Session, org: Organization) -> dict[int, dict[str, int]]:
+    """Every round email of the organization counted one by one from its key."""
+    group_round = dict(db.execute(select(MatchGroup.id, MatchGroup.round_id)).all())
+    membership_round = dict(db.execute(select(Membership.id, Membership.round_id)).all())
+    counts: dict[int, dict[str, int]] = {}
+    for row in db.scalars(select(OutboxMessage).where(OutboxMessage.organization_id == org.id)):
+        kind, number = row.idempotency_key.split(":")[:2]
+        if kind in ("invite", "invite_update", "invite_cancel"):
+            round_id = group_round[int(number)]
+        elif kind in ("reminder", "checkin", "followup"):
+            round_id = membership_round[int(number)]
+        elif kind == "not_matched":
+            round_id = int(number)
+        else:
+            continue
+        by_status = counts.setdefault(round_id, {})
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    return counts
+
+
+def test_emails_are_counted_under_their_own_round_reminders_included(
+    client: TestClient, db: Session, settings: Settings, links: LinkSigner
+) -> None:
+    org = _signed_in(client, db)
+    november = create_round(
+        db, settings, links, org, "2026-11", now=datetime(2026, 11, 2, 14, tzinfo=UTC)
+    ).round
+    december = _sent(db, settings, links, org)
+    # Reminders are keyed by membership ("reminder:<membership>"), not by group.
+    views = group_views(db, org, december)
+    reminders = sum(queue_followup(db, settings, links, v, kind="reminder") for v in views)
+    last_invite = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "invite")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert last_invite is not None and reminders == 12
+    last_invite.status, last_invite.attempts = "failed", 12
+    db.commit()
+
+    by_hand = _emails_by_hand(db, org)
+    assert by_hand == {november.id: {"pending": 12}, december.id: {"pending": 23, "failed": 1}}
+    both = [november.id, december.id]
+    rows = round_rows(db, org, [november, december])
+    assert {row.round.id: dict(row.emails) for row in rows} == by_hand
+    # The same numbers whether a round's ids are one unbroken run (an index range) or not.
+    broken = {
+        model: {r: IdSpan(s.low, s.high, s.count + 1) for r, s in id_spans(db, model, both).items()}
+        for model in (MatchGroup, Membership)
+    }
+    assert email_counts(
+        db, org, both, group_spans=broken[MatchGroup], membership_spans=broken[Membership]
+    ) == email_counts(db, org, both)
+    page = client.get(f"{BASE}/{december.id}").text
+    assert page.count('<span class="kind">reminder</span>') == 12
+    totals = re.search(r'data-figure="emails">(.*?)</div>\n</div>', page, re.S)
+    assert totals is not None
+    assert re.findall(r'class="value">(\d+)<', totals.group(1)) == ["0", "1", "23"]
