@@ -121,9 +121,20 @@ def fetch(url: str, **headers: str) -> int:
 
 
 def test_uvicorn_access_log_never_shows_a_token(
-    app: FastAPI, org: Organization, served: str, caplog: pytest.LogCaptureFixture
+    app: FastAPI,
+    org: Organization,
+    served: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.INFO)
+    # An earlier in-process uvicorn (the browser tests') may have configured uvicorn's loggers
+    # with its default dictConfig: not propagating, or disabled. Let records reach caplog.
+    for name in ("uvicorn", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "disabled", False)
+        monkeypatch.setattr(logger, "level", logging.INFO)
     urls = token_urls(app)
     for url in urls:
         fetch(served + url)
