@@ -78,10 +78,14 @@ def main() -> None:
             "`python bench/repeats.py --write`.",
             "",
             "Monthly rounds one after another, each round's groups added to the history, no "
-            "interests, `MatchWeights.equal()`, default time budget (the optimizer's deterministic "
-            "iteration budget at these sizes). A bigger-group size mix is only used when 4 "
-            "further repeat-free months of smaller groups remain possible after it (lookahead, "
-            "cohorts <= 100).",
+            "interests, `MatchWeights.equal()`, default budgets (deterministic iteration "
+            "budgets at these sizes). With history and at most 64 people, each month is the "
+            "first round of a run of rounds planned jointly (`matching/_plan.py`: tabu search "
+            "on swaps within a round, conflict-directed, Dotu & Van Hentenryck style; "
+            "`matching/_round_plan.py`): the month is re-planned from the real history every "
+            "time. With several size mixes (3-4), the mix with the most groups of 4 is used "
+            "whose planned run, continued with the smallest groups, lasts as long as the run "
+            "of smallest groups alone.",
             "",
             *lines,
         ]

@@ -20,7 +20,10 @@ from ._people import MatchWeights, PastGroup, Person, Topic, check_month
 from ._repair import repair_groups
 from ._repair3 import repair_groups_three_way
 from ._repair_chain import repair_groups_chain
+from ._repair_mix import repair_mix_by_pools
+from ._repair_seats import repair_groups_by_seats
 from ._result import MatchedGroup, RoundResult, RoundStats
+from ._round_plan import planned_round
 from ._topics import choose_topics, starters_for
 
 __all__ = ["RoundMatcher", "match_round"]
@@ -40,6 +43,16 @@ _LOOKAHEAD_LIMIT = 100
 _RESEEDS = 4
 #: Weight of the tie-break that spreads past partners (small: only breaks near-ties).
 _FREEDOM_WEIGHT = 0.05
+#: Up to this many people with history, this month's groups are the first round of a jointly
+#: planned run of repeat-free rounds (``_round_plan``).
+_PLAN_LIMIT = 64
+#: Up to this many people per block, a grouping below 95% of the senior-trainee mixes its
+#: windows allow is re-planned exactly (``_repair_mix``; pools are small and the programme
+#: quick there).
+_POOL_MIX_LIMIT = 300
+#: Smallest per-block budget (seconds) at which the seat repair runs (large cohorts split
+#: into many blocks leave each block too little time for it).
+_SEATS_MIN_BUDGET = 4.0
 
 
 class RoundMatcher:
@@ -210,6 +223,72 @@ class RoundMatcher:
             # Fewest groups first (most max-size groups), then evenly up to all-min-size.
             step = (len(counts) - 1) / (_MAX_SIZE_MIXES - 1)
             counts = sorted({counts[round(k * step)] for k in range(_MAX_SIZE_MIXES)})
+        planned = None
+        if past.any() and len(idx) <= _PLAN_LIMIT:
+            planned = planned_round(aff, base, forbidden, counts, min_size=self.min_size,
+                                    max_size=self.max_size, seed=self.random_state,
+                                    budget=budget)
+        if planned is not None:
+            found, keep_apart = planned
+        else:
+            found = self._best_size_mix(aff, base, past, penalty, avoid, counts, budget)
+            keep_apart = forbidden
+        # The repair gets 60% of the optimizer's budget on top (no limit without a budget).
+        deadline = None if budget is None else time.perf_counter() + max(0.6 * budget, 0.2)
+        found = repair_groups(found, features.starts[idx], base, keep_apart,
+                              senior=features.senior[idx] > 0, trainee=features.trainee[idx] > 0,
+                              min_size=self.min_size, seed=self.random_state,
+                              deadline=deadline)
+        # Then triples of groups, for fixes that need a 3-cycle of moves (its own 40% budget).
+        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
+        found = repair_groups_three_way(found, features.starts[idx], base, keep_apart,
+                                        senior=features.senior[idx] > 0,
+                                        trainee=features.trainee[idx] > 0,
+                                        min_size=self.min_size, seed=self.random_state,
+                                        deadline=deadline)
+        # Then everyone at once: seats of the groups reassigned around their meeting starts
+        # (fixes that need a role to travel through several groups; often raises affinity).
+        # Against a deadline it goes before the chain search, as it fixes the most per second;
+        # with no deadline the chain search runs to the end first and this pass polishes it.
+        if budget is not None:
+            found = self._seats(found, idx, features, base, keep_apart, budget)
+        # Then chains of sideways swaps through other groups, for what no local re-split fixes.
+        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
+        found = repair_groups_chain(found, features.starts[idx], base, keep_apart,
+                                    senior=features.senior[idx] > 0,
+                                    trainee=features.trainee[idx] > 0, min_size=self.min_size,
+                                    seed=self.random_state, deadline=deadline)
+        found = self._seats(found, idx, features, base, keep_apart, budget)
+        if len(idx) <= _POOL_MIX_LIMIT:
+            # Still short of 95% of the mixes the cohort's windows allow: re-plan exactly.
+            mixed = repair_mix_by_pools(found, features.starts[idx], base, keep_apart,
+                                        senior=features.senior[idx] > 0,
+                                        trainee=features.trainee[idx] > 0,
+                                        min_size=self.min_size, seed=self.random_state,
+                                        time_limit=budget)
+            if mixed is not found:
+                found = self._seats(mixed, idx, features, base, keep_apart, budget, rounds=30)
+        return found, aff, features.interest_similarity(idx)
+
+    def _seats(self, found: list[list[int]], idx: np.ndarray, features: CohortFeatures,
+               base: np.ndarray, keep_apart: np.ndarray, budget: float | None,
+               rounds: int = 6) -> list[list[int]]:
+        if budget is not None and budget < _SEATS_MIN_BUDGET:
+            return found  # one assignment costs about a second per 1,000 people
+        deadline = None if budget is None else time.perf_counter() + max(0.2 * budget, 0.2)
+        return repair_groups_by_seats(found, features.starts[idx], base, keep_apart,
+                                      senior=features.senior[idx] > 0,
+                                      trainee=features.trainee[idx] > 0, rounds=rounds,
+                                      seed=self.random_state, deadline=deadline)
+
+    def _best_size_mix(self, aff: np.ndarray, base: np.ndarray, past: np.ndarray,
+                       penalty: np.ndarray, avoid: np.ndarray, counts: list[int],
+                       budget: float | None) -> list[list[int]]:
+        """The optimizer's grouping for the best number of groups: fewest do-not-match pairs,
+        then fewest repeats, then a size mix that keeps next months repeat-free, then most
+        max-size groups."""
+        n = base.shape[0]
+        forbidden = past | avoid
         bounds_of = {g: [(self.min_size, self.max_size)] * g for g in counts}
         best: tuple[tuple[int, int, int, int], list[list[int]]] | None = None
         for rank, n_groups in enumerate(counts):
@@ -221,7 +300,7 @@ class RoundMatcher:
             # A repeat-free mix that forces a repeat next month loses to a smaller-group mix
             # that does not (the 40-people-in-3-4 case: quads too long burn too many pairs).
             repeat_soon = 0
-            if (not used and len(idx) <= _LOOKAHEAD_LIMIT and rank < len(counts) - 1):
+            if (not used and n <= _LOOKAHEAD_LIMIT and rank < len(counts) - 1):
                 repeat_soon = int(not self._next_round_clean(base, forbidden, found, counts[-1],
                                                              budget))
             key = (n_avoid, len(used) - n_avoid, repeat_soon, rank)
@@ -232,7 +311,7 @@ class RoundMatcher:
         assert best is not None
         (n_avoid, n_repeats, _, rank), found = best
         if (len(counts) == 1 and past.any() and not n_avoid and not n_repeats
-                and len(idx) <= _LOOKAHEAD_LIMIT):
+                and n <= _LOOKAHEAD_LIMIT):
             found = self._keep_next_round_open(base, forbidden, found, counts[0], budget)
         if n_avoid:
             # Do-not-match outranks repeats: forbid only avoid pairs, make repeats very costly.
@@ -243,26 +322,7 @@ class RoundMatcher:
                               time_limit=budget, seed=self.random_state)
             if len(forbidden_pairs_used(avoid, retry)) < n_avoid:
                 found = retry
-        # The repair gets 60% of the optimizer's budget on top (no limit without a budget).
-        deadline = None if budget is None else time.perf_counter() + max(0.6 * budget, 0.2)
-        found = repair_groups(found, features.starts[idx], base, forbidden,
-                              senior=features.senior[idx] > 0, trainee=features.trainee[idx] > 0,
-                              min_size=self.min_size, seed=self.random_state,
-                              deadline=deadline)
-        # Then triples of groups, for fixes that need a 3-cycle of moves (its own 40% budget).
-        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
-        found = repair_groups_three_way(found, features.starts[idx], base, forbidden,
-                                        senior=features.senior[idx] > 0,
-                                        trainee=features.trainee[idx] > 0,
-                                        min_size=self.min_size, seed=self.random_state,
-                                        deadline=deadline)
-        # Then chains of sideways swaps through other groups, for what no local re-split fixes.
-        deadline = None if budget is None else time.perf_counter() + max(0.4 * budget, 0.2)
-        found = repair_groups_chain(found, features.starts[idx], base, forbidden,
-                                    senior=features.senior[idx] > 0,
-                                    trainee=features.trainee[idx] > 0, min_size=self.min_size,
-                                    seed=self.random_state, deadline=deadline)
-        return found, aff, features.interest_similarity(idx)
+        return found
 
     def _keep_next_round_open(self, base: np.ndarray, forbidden: np.ndarray,
                               found: list[list[int]], n_groups: int,
