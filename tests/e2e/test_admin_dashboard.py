@@ -233,7 +233,10 @@ def _preview_move_and_send(ui: Dashboard) -> str:
     mover.get_by_role("textbox").fill(str(target_number))
     mover.get_by_role("button", name="Move").click()
     ui.flash_says(f"Moved to group {target_number}.")
-    moved = page.locator(f"#group-{target_number} .member-name").filter(has_text=mover_name)
+    # Exact text: "Person 1" must not also match "Person 12" already in that group.
+    moved = page.locator(f"#group-{target_number} .member-name").filter(
+        has_text=re.compile(rf"^\s*{re.escape(mover_name)}\s*$")
+    )
     expect(moved).to_have_count(1)
     for figure in ("repeats", "no-slot", "cross", "mix", "interests"):
         expect(quality.locator(f'[data-figure="{figure}"]')).not_to_be_empty()
