@@ -12,22 +12,25 @@ PostgreSQL server of ``--database``) is migrated with the real migrations and fi
 "met before" has real rows to read). 10% then opt out of introductions and 5% are paused, and
 300 earlier requests with their asks are added, so the exclusion queries have work to do.
 
-What is timed, per request, each time in a fresh session (in-process, no HTTP):
+What is timed, per request, each time in a fresh session (in-process, no HTTP), always through
+``service.introductions.candidates.rank_candidates`` - exactly what the service calls before
+asking someone:
 
-* ``rank (refit)``: ``service.introductions.candidates.rank_candidates`` - exactly what the
-  service calls before asking someone - with no kept model, as on the first search of a
-  process, after more than 5% of the rows changed or when the model is an hour old:
-  fingerprint query, profile query, fit of ``matching.IntroductionRanker`` on the whole
-  hospital, who-may-be-asked, exclusion and met-before queries, ranking;
-* ``rank (kept model)``: the same call again, the fitted model reused;
-* ``rank (after a profile edit)``: one participant's skills and specialty edited (through the
-  ORM, committed, not timed), then the same call: the kept model is refreshed with the rows
-  changed since (``FittedRankers``), no refit;
+* ``worker start: fit``: ``FittedRankers.warm``, which every web worker runs before serving
+  (not a request, reported for what a start costs);
+* ``rank (first search after start)`` and ``rank (kept model)``: with that fitted model;
+* ``rank (after a profile edit)``: one participant's skills and specialty edited (committed,
+  not timed), then the call: the changed rows are refreshed into the kept model;
+* ``rank (refit due ...)``: the same after another edit, with the model an hour old: the
+  search answers with the refreshed model and starts a full refit in a background thread;
+  ``rank (while the background refit runs)`` is the next search, during that refit;
+* ``rank (no kept model: full fit in the request)``: what a search costs with nothing fitted
+  (warm-up off, or more than a quarter of the hospital changed at once);
 * their parts, measured again one by one;
 * ``create``: the whole ``create_request`` of the new-request form (insert, rank with the kept
   model, the ask row and its rendered email in the outbox), rolled back afterwards.
 
-The first call of the process is reported on its own ("cold": word stems not cached yet).
+The first warm-up of the process is reported on its own ("cold": word stems not cached yet).
 Wall and CPU time (of this process) are both reported: on a shared machine the CPU time says
 what the work costs.
 """
@@ -60,7 +63,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from matching.introductions import IntroductionProfile, IntroductionRanker  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_sessionmaker  # noqa: E402
-from service.introductions import candidates, requests  # noqa: E402
+from service.introductions import candidates, fitted, requests  # noqa: E402
 from service.introductions.requests import RequestFields  # noqa: E402
 from service.links import LinkSigner  # noqa: E402
 from service.models import (  # noqa: E402
@@ -73,7 +76,13 @@ from service.models import (  # noqa: E402
 SECTION = "Warm introductions: ranking at 10,000 participants"
 NOW = dt.datetime(2026, 12, 7, 14, 0, tzinfo=dt.UTC)
 SECRET = "bench-secret-key-not-for-production-0123456789"
-HEADLINE = ("rank (kept model)", "rank (after a profile edit)", "rank (refit)", "create")
+# What a search (a web request, or the scheduler asking the next colleague) can meet.
+REQUEST_PATHS = (
+    "rank (first search after start)", "rank (kept model)", "rank (after a profile edit)",
+    "rank (refit due: answered now, refit in background)",
+    "rank (while the background refit runs)",
+)
+HEADLINE = (*REQUEST_PATHS, "create")
 NEEDS = (
     "Someone who can teach {skill}",
     "I would like to learn {skill} from a colleague who does it well",
@@ -174,11 +183,23 @@ def edit_profile(factory: sessionmaker[Session], org_id: int, rng: random.Random
         edited.specialty = donor.specialty
 
 
+def _rank(factory: sessionmaker[Session], stored_id: int,
+          requester_id: int) -> tuple[tuple[float, float], Any]:
+    """``rank_candidates`` timed in a fresh session, as a web request would call it."""
+    with factory() as session:
+        requester = session.get(Participant, requester_id)
+        request = session.get(IntroductionRequest, stored_id)
+        assert requester is not None and request is not None
+        return timed(candidates.rank_candidates, session, request, requester, now=NOW, limit=1)
+
+
 def measure_one(
     factory: sessionmaker[Session], settings: Settings, org_id: int, requester_id: int,
     fields: RequestFields,
 ) -> dict[str, tuple[float, float]]:
     ms: dict[str, tuple[float, float]] = {}
+    engine = factory.kw["bind"]
+    kept = candidates.fitted_rankers
     # The request as the service has it when it ranks (stored, no asks yet).
     with factory.begin() as session:
         stored = IntroductionRequest(
@@ -186,38 +207,46 @@ def measure_one(
             skill=fields.skill, specialty=fields.specialty, site=fields.site,
             status="open", created_at=NOW, meeting_url="")
         session.add(stored)
-    for kept in (False, True):
-        if not kept:
-            candidates.fitted_rankers.clear()  # as after any profile edit in the hospital
-        with factory() as session:
-            requester = session.get(Participant, requester_id)
-            request = session.get(IntroductionRequest, stored.id)
-            assert requester is not None and request is not None
-            name = "rank (kept model)" if kept else "rank (refit)"
-            ms[name], ranked = timed(candidates.rank_candidates, session, request, requester,
-                                     now=NOW, limit=1)
-            assert ranked, f"nobody found for {fields}"
+    # A web worker starting: it fits its organizations before it serves anything.
+    kept.clear()
+    ms["worker start: fit (not a request)"], _ = timed(kept.warm, engine)
+    ms["rank (first search after start)"], ranked = _rank(factory, stored.id, requester_id)
+    assert ranked, f"nobody found for {fields}"
+    ms["rank (kept model)"], _ = _rank(factory, stored.id, requester_id)
     edit_profile(factory, org_id, random.Random(stored.id))
+    ms["rank (after a profile edit)"], _ = _rank(factory, stored.id, requester_id)
+    with factory() as session:
+        assert kept.get(session, org_id).n_refreshed_ > 0, "the edit was refitted, not refreshed"
+    # The model is an hour old at the next edit: that search is answered with the refreshed
+    # model and starts a full refit in a background thread; the next search arrives while
+    # the refit runs (and competes with it for the interpreter and the cores).
+    kept.max_age = dt.timedelta(0)
+    try:
+        edit_profile(factory, org_id, random.Random(-stored.id))
+        ms["rank (refit due: answered now, refit in background)"], _ = _rank(
+            factory, stored.id, requester_id)
+        ms["rank (while the background refit runs)"], _ = _rank(
+            factory, stored.id, requester_id)
+        assert kept.wait(timeout=60)
+    finally:
+        kept.max_age = dt.timedelta(hours=1)
+    # No kept model at all and no warm-up (a worker started with warm-up off, or more than a
+    # quarter of the hospital changed at once): the search fits the whole hospital itself.
+    kept.clear()
+    ms["rank (no kept model: full fit in the request)"], _ = _rank(
+        factory, stored.id, requester_id)
     with factory() as session:
         requester = session.get(Participant, requester_id)
         request = session.get(IntroductionRequest, stored.id)
         assert requester is not None and request is not None
-        ms["rank (after a profile edit)"], _ = timed(
-            candidates.rank_candidates, session, request, requester, now=NOW, limit=1)
-        refreshed = candidates.fitted_rankers.get(session, org_id)
-        assert refreshed.n_refreshed_ > 0, "the edit was refitted, not refreshed"
-    with factory() as session:
-        requester = session.get(Participant, requester_id)
-        request = session.get(IntroductionRequest, stored.id)
-        assert requester is not None and request is not None
-        ms["query: fingerprint"], _ = timed(candidates.profiles_fingerprint, session, org_id)
+        ms["query: fingerprint"], _ = timed(fitted.profiles_fingerprint, session, org_id)
         ms["query: who may be asked"], _ = timed(candidates.eligible_ids, session, requester)
         ms["query: exclusions"], _ = timed(candidates.excluded_ids, session, request, requester,
                                            now=NOW)
         ms["query: met before"], met = timed(candidates.met_ids, session, requester)
-        ms["query: profiles (refit only)"], profiles = timed(
-            candidates.organization_profiles, session, org_id)
-        ms["fit (refit only)"], ranker = timed(IntroductionRanker().fit, profiles)
+        ms["query: profiles (full fit only)"], profiles = timed(
+            fitted.organization_profiles, session, org_id)
+        ms["fit (full fit only)"], ranker = timed(IntroductionRanker().fit, profiles)
         ms["rank (matching only)"], _ = timed(ranker.rank, candidates.query_of(request),
                                               exclude=[requester_id], met=met, limit=1)
     with factory() as session:
@@ -239,7 +268,7 @@ def measure(
     for number, (requester_id, fields) in enumerate(sample):
         ms = measure_one(factory, settings, org_id, requester_id, fields)
         if number == 0:
-            results["cold"].append(ms["rank (refit)"])
+            results["cold"].append(ms["worker start: fit (not a request)"])
             continue
         for name, value in ms.items():
             results.setdefault(name, []).append(value)
@@ -284,7 +313,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[Timings, int]:
             eligible = len(candidates.eligible_ids(session, first))
         ms = measure(factory, settings_for(url), org_id, sample)
         with factory() as session:
-            profiles = candidates.organization_profiles(session, org_id)
+            profiles = fitted.organization_profiles(session, org_id)
         ms["for comparison: scikit-learn TfidfVectorizer fit"] = [
             timed(sklearn_fit, profiles)[0] for _ in range(5)
         ]
@@ -307,18 +336,21 @@ def document(args: argparse.Namespace, results: dict[str, tuple[Timings, int]],
         "5% paused, 300 earlier requests with three asks each. "
         f"{args.requests} requests built from the cohort's own skills and specialties "
         "(half name a skill, 30% a specialty, 30% a site), each timed in a fresh session, "
-        "in-process. **rank (refit)** is `rank_candidates`, the function the service calls "
-        "before asking someone, with no kept model (first search of a process, more than 5% "
-        "of the rows changed since the last full fit, or a model an hour old): fingerprint, "
-        "profile query, fitting `IntroductionRanker` on the whole hospital, "
-        "who-may-be-asked, exclusion and met-before queries, ranking. "
-        "**rank (kept model)** is the same call with the fitted model reused. **rank (after "
-        "a profile edit)** is the same call right after one participant's skills and "
-        "specialty were edited (committed, not timed): the kept model is refreshed with the "
-        "rows changed since (profiles were otherwise last edited a day earlier). The parts were "
-        "timed again one by one. **create** is the whole new-request form's work "
-        "(`create_request`: insert, rank, the ask and its rendered email), rolled back. "
-        "**cold** is the first call of the "
+        "in-process. Every step calls `rank_candidates`, the function the service runs before "
+        "asking someone (fingerprint, profile refresh, who-may-be-asked, exclusion and "
+        "met-before queries, ranking). **worker start: fit** is `FittedRankers.warm`, which "
+        "each web worker runs before it serves (not a request). **first search after start** "
+        "uses that model; **kept model** the same again. **after a profile edit** follows one "
+        "participant's skills and specialty edit (committed, not timed): the changed rows are "
+        "refreshed into the kept model. **refit due** is a search right after an edit that "
+        "finds the model an hour old: it answers with the refreshed model and starts a full "
+        "refit in a background thread; **while the background refit runs** is the next search, "
+        "sharing the interpreter and cores with that refit. **no kept model: full fit in the "
+        "request** is what a search costs when nothing was fitted (warm-up turned off) or more "
+        "than a quarter of the hospital changed at once. The parts were timed again one by one. "
+        "**create** is the whole new-request form's work (`create_request`: insert, rank, the "
+        "ask and its rendered email), rolled back. "
+        "**cold** is the first warm-up of the "
         "process (word stems not cached yet). CPU columns: CPU milliseconds of the benchmark "
         "process only (what the work costs whatever else runs; PostgreSQL's own work is not in "
         "them).",
@@ -344,20 +376,17 @@ def document(args: argparse.Namespace, results: dict[str, tuple[Timings, int]],
 
 
 def verdict(results: dict[str, tuple[Timings, int]]) -> str:
-    """One sentence per backend against the target: an answer in under 200 ms."""
+    """One sentence per backend against the target: every search answers in under 200 ms."""
     parts = []
     for backend, (ms, _) in results.items():
-        kept = [w for w, _ in ms["rank (kept model)"]]
-        refit_wall = [w for w, _ in ms["rank (refit)"]]
-        refit_cpu = [c for _, c in ms["rank (refit)"]]
-        edit = [w for w, _ in ms["rank (after a profile edit)"]]
+        p95 = {name: percentile([w for w, _ in ms[name]], 0.95) for name in REQUEST_PATHS}
+        worst = max(p95, key=p95.__getitem__)
+        full = ms["rank (no kept model: full fit in the request)"]
         parts.append(
-            f"{backend}: with the kept model p95 {percentile(kept, 0.95):.0f} ms "
-            f"({'met' if percentile(kept, 0.95) < 200 else 'missed'}); right after a profile "
-            f"edit (refreshed) p95 {percentile(edit, 0.95):.0f} ms "
-            f"({'met' if percentile(edit, 0.95) < 200 else 'missed'}); full refit median "
-            f"{statistics.median(refit_wall):.0f} ms wall, "
-            f"{statistics.median(refit_cpu):.0f} ms CPU"
+            f"{backend}: {'met' if p95[worst] < 200 else 'missed'}, the slowest search path is "
+            f"\"{worst}\" at p95 {p95[worst]:.0f} ms; a full fit inside a request (only with "
+            f"warm-up off or after a quarter of the hospital changed at once) would take "
+            f"{statistics.median(w for w, _ in full):.0f} ms median"
         )
     return "Target: ranking answers in under 200 ms. " + "; ".join(parts) + "."
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service import api, log_redaction, public
@@ -19,12 +21,23 @@ from service.config import Settings, get_settings
 from service.csrf import CsrfCookieMiddleware
 from service.db import make_engine, make_sessionmaker
 from service.errors import install_handlers
+from service.introductions.fitted import fitted_rankers
 from service.links import LinkSigner
 from service.rate_limit import make_client_limiter
 from service.request_guard import ControlCharacterGuard
 from service.security_headers import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+
+def _warm_introductions(engine: Engine) -> None:
+    try:
+        fitted_rankers.warm(engine)
+    except Exception:
+        # A database that is down or not migrated yet must not stop the worker from
+        # starting (the health check reports it); searches then fit on first use.
+        log.exception("introductions: fitting the rankers at start failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Everything loaded so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise show up as latency spikes on big pages.
+        if settings.introductions_warm_up:
+            await anyio.to_thread.run_sync(_warm_introductions, engine)
         gc.collect()
         gc.freeze()
         yield

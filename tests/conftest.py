@@ -76,6 +76,8 @@ def settings(database_url: str, outbox_dir: Path) -> Settings:
         email_file_dir=outbox_dir,
         base_url="http://testserver",
         mail_from="coffee@hospital.example",
+        # Each test's data is its own: fitting rankers at app start is tested on its own.
+        introductions_warm_up=False,
     )
 
 

@@ -1,17 +1,25 @@
 """The kept introduction model after profile edits: a few changed rows are refreshed at once,
-many changes (or an old model) refit the whole organization."""
+many changes (or an old model) refit the whole organization in the background while searches
+go on with the refreshed model; web workers fit their organizations when they start."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from matching.introductions import IntroductionRanker
+from service.config import Settings
 from service.db import utcnow
 from service.introductions import candidates
+from service.introductions.fitted import FittedRankers
+from service.main import create_app
 from service.models import IntroductionRequest, Organization, Participant
 from tests.service.introduction_helpers import NOW, hospital, person
 
@@ -72,7 +80,7 @@ def test_an_edited_profile_is_found_for_its_new_skill_right_after_the_edit(
     assert h.uma.id not in ranker.index_ and ranker.n_refreshed_ >= 4
 
 
-def test_more_than_5_percent_of_rows_changed_refits_the_whole_organization(
+def test_more_than_5_percent_of_rows_changed_refits_the_whole_organization_in_the_background(
     db: Session, h: Any
 ) -> None:
     _ranked(db, h, METHODS_NEED)
@@ -84,17 +92,47 @@ def test_more_than_5_percent_of_rows_changed_refits_the_whole_organization(
     assert candidates.fitted_rankers.get(db, h.org.id).n_refreshed_ >= 1
     # Edit colleagues until more than 5% of the rows changed since the full fit.
     colleagues = db.query(Participant).filter(Participant.email.like("colleague%")).all()
-    for colleague in colleagues[: int(0.05 * rows)]:
-        colleague.can_teach = ["bedside teaching"]
+    edited = colleagues[: int(0.05 * rows)]
+    for colleague in edited:
+        colleague.can_teach = ["research methods"]
     db.commit()
+    # The search that finds the refit due is answered at once, with every edit refreshed...
+    serving = candidates.fitted_rankers.get(db, h.org.id)
+    assert serving.n_refreshed_ > 0.05 * rows
+    assert edited[0].id in _ranked(db, h, METHODS_NEED, skill="research methods")
+    # ...while the whole organization is refitted in a thread of its own.
+    assert candidates.fitted_rankers.wait(timeout=30)
     ranker = candidates.fitted_rankers.get(db, h.org.id)
     assert ranker.n_refreshed_ == 0 and ranker is not fitted
     assert _ranked(db, h, "zither") == [h.gina.id]
 
 
+def test_an_organization_changed_beyond_a_quarter_is_refitted_before_the_search(
+    db: Session, h: Any
+) -> None:
+    _ranked(db, h, METHODS_NEED)
+    colleagues = db.query(Participant).filter(Participant.email.like("colleague%")).all()
+    for colleague in colleagues[:60]:  # an import rewrote more than a quarter of the rows
+        colleague.can_teach = ["zither"]
+    db.commit()
+    assert colleagues[0].id in _ranked(db, h, "zither")
+    assert candidates.fitted_rankers.get(db, h.org.id).n_refreshed_ == 0
+
+
+def test_without_background_refits_the_search_that_finds_one_due_refits(
+    db: Session, h: Any
+) -> None:
+    rankers = FittedRankers(background=False, max_changed_share=0.0)
+    rankers.get(db, h.org.id)
+    h.gina.can_teach = ["zither"]
+    db.commit()
+    ranker = rankers.get(db, h.org.id)
+    assert ranker.n_refreshed_ == 0 and "zither" in ranker.vocabulary_
+
+
 def test_an_hour_old_model_is_refitted_on_the_next_edit(db: Session, h: Any) -> None:
     now = [1000.0]
-    rankers = candidates.FittedRankers(clock=lambda: now[0])
+    rankers = FittedRankers(clock=lambda: now[0])
     rankers.get(db, h.org.id)
     h.gina.can_teach = ["zither"]
     db.commit()
@@ -102,15 +140,73 @@ def test_an_hour_old_model_is_refitted_on_the_next_edit(db: Session, h: Any) -> 
     now[0] += 3600
     h.omar.can_teach = ["harpsichord"]
     db.commit()
+    assert rankers.get(db, h.org.id).n_refreshed_ >= 2  # served refreshed meanwhile
+    assert rankers.wait(timeout=30)
     ranker = rankers.get(db, h.org.id)
     assert ranker.n_refreshed_ == 0 and {"zither", "harpsichord"} <= set(ranker.vocabulary_)
 
 
-def test_a_participant_deleted_outright_is_gone_after_a_full_refit(
+def test_a_participant_deleted_outright_is_never_offered_and_gone_after_the_refit(
     db: Session, h: Any
 ) -> None:
     assert h.omar.id in _ranked(db, h, "grant writing")
+    omar = h.omar.id
     db.delete(h.omar)
     db.commit()
-    assert h.omar.id not in _ranked(db, h, "grant writing")
-    assert candidates.fitted_rankers.get(db, h.org.id).n_refreshed_ == 0
+    assert omar not in _ranked(db, h, "grant writing")  # who may be asked is read fresh
+    assert candidates.fitted_rankers.wait(timeout=30)
+    ranker = candidates.fitted_rankers.get(db, h.org.id)
+    assert ranker.n_refreshed_ == 0 and omar not in ranker.index_
+
+
+def test_warm_fits_the_biggest_organizations_so_the_first_search_fits_nothing(
+    db: Session, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    rankers = FittedRankers()
+    assert rankers.warm(engine) >= 1
+    fits: list[int] = []
+    real_fit = IntroductionRanker.fit
+    monkeypatch.setattr(IntroductionRanker, "fit",
+                        lambda self, profiles: fits.append(1) or real_fit(self, profiles))
+    first = rankers.get(db, h.org.id)
+    assert fits == [] and h.omar.id in first.index_
+
+
+def test_a_search_during_the_first_fit_waits_for_it_instead_of_fitting_again(
+    db: Session, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    rankers = FittedRankers()
+    fits: list[int] = []
+    real_fit = IntroductionRanker.fit
+
+    def slow_fit(self: IntroductionRanker, profiles: Any) -> IntroductionRanker:
+        fits.append(1)
+        time.sleep(0.5)  # long enough for the search below to arrive mid-fit
+        return real_fit(self, profiles)
+
+    monkeypatch.setattr(IntroductionRanker, "fit", slow_fit)
+    warmed: list[int] = []
+    warming = threading.Thread(target=lambda: warmed.append(rankers.warm(engine, limit=1)))
+    warming.start()
+    time.sleep(0.2)
+    ranker = rankers.get(db, h.org.id)  # the biggest organization, fitting right now
+    warming.join()
+    assert warmed == [1] and len(fits) == 1 and h.omar.id in ranker.index_
+
+
+def test_a_web_worker_fits_the_rankers_when_it_starts(
+    db: Session, h: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(settings.model_copy(update={"introductions_warm_up": True}))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        fits: list[int] = []
+        real_fit = IntroductionRanker.fit
+        monkeypatch.setattr(IntroductionRanker, "fit",
+                            lambda self, profiles: fits.append(1) or real_fit(self, profiles))
+        assert h.omar.id in _ranked(db, h, "grant writing")
+        assert fits == []
