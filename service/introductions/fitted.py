@@ -17,9 +17,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -258,25 +258,20 @@ class FittedRankers:
             self._refitting.add(where)
         fitted_at = self.clock()
         url = engine.url.render_as_string(hide_password=False)
-        try:
-            future = _refit_pool().submit(fit_organization, url, org_id)
-        except Exception:  # a pool broken by a killed child: start a new one next time
-            log.exception("introductions: cannot start a refit of organization %s", org_id)
-            _reset_refit_pool()
-            self._refit_finished(where)
-            return False
-        future.add_done_callback(lambda done: self._refitted(where, fitted_at, done))
+        threading.Thread(
+            target=self._refit, args=(url, org_id, where, fitted_at), daemon=True,
+            name=f"introductions-refit-{org_id}",
+        ).start()
         return True
 
-    def _refitted(self, where: tuple[str, int], fitted_at: float,
-                  done: Future[tuple[tuple[Any, ...], IntroductionRanker]]) -> None:
+    def _refit(self, url: str, org_id: int, where: tuple[str, int], fitted_at: float) -> None:
+        """Wait (in a thread that only waits) for a refit process and keep its model."""
         try:
-            fingerprint, ranker = done.result()
+            fingerprint, ranker = fit_in_process(url, org_id)
         except Exception:
             # The kept model goes on serving; the next search that finds the refit due
             # tries again.
-            log.exception("introductions: refitting organization %s failed", where[1])
-            _reset_refit_pool()
+            log.exception("introductions: refitting organization %s failed", org_id)
         else:
             self._keep(where, _Kept(fingerprint, ranker, fitted_at))
         finally:
@@ -339,27 +334,38 @@ def fit_organization(url: str, org_id: int) -> tuple[tuple[Any, ...], Introducti
         engine.dispose()
 
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
+REFIT_TIMEOUT_SECONDS = 600
 
 
-def _refit_pool() -> ProcessPoolExecutor:
-    """One refit process at a time per process, started on demand ("spawn": never a fork
-    of a web worker with its threads and connections); it exits after each refit, so no idle
-    process holds memory between the (at most hourly) refits."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=1,
-            )
-        return _pool
+def fit_in_process(url: str, org_id: int) -> tuple[tuple[Any, ...], IntroductionRanker]:
+    """`fit_organization` in a new process that exits when done ("spawn": never a fork of a
+    web worker with its threads and connections; no idle process holds memory between the
+    at most hourly refits)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_fit_and_send, args=(url, org_id, sender), daemon=True,
+                              name=f"coffeerounds-introductions-refit-{org_id}")
+    process.start()
+    sender.close()  # ours: only the child's end stays open, so its death reads as EOF
+    try:
+        if not receiver.poll(REFIT_TIMEOUT_SECONDS):  # a database that hangs
+            process.terminate()
+            raise RuntimeError(f"the refit process took over {REFIT_TIMEOUT_SECONDS} s")
+        outcome, value = receiver.recv()
+    except EOFError:
+        raise RuntimeError(f"the refit process died (exit code {process.exitcode})") from None
+    finally:
+        receiver.close()
+        process.join(timeout=60)
+    if outcome == "error":
+        raise RuntimeError(f"the refit process failed: {value}")
+    return value  # type: ignore[no-any-return]
 
 
-def _reset_refit_pool() -> None:
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+def _fit_and_send(url: str, org_id: int, sender: Connection) -> None:
+    try:
+        result: tuple[str, Any] = ("fitted", fit_organization(url, org_id))
+    except Exception as error:  # reported to the web worker, which logs it
+        result = ("error", f"{type(error).__name__}: {error}")
+    sender.send(result)
+    sender.close()

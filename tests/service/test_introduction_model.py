@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from matching.introductions import IntroductionRanker
 from service.config import Settings
 from service.db import utcnow
-from service.introductions import candidates
-from service.introductions.fitted import FittedRankers
+from service.introductions import candidates, fitted
+from service.introductions.fitted import FittedRankers, fit_in_process
 from service.main import create_app
 from service.models import IntroductionRequest, Organization, Participant
 from tests.service.introduction_helpers import NOW, hospital, person
@@ -210,3 +210,28 @@ def test_a_web_worker_fits_the_rankers_when_it_starts(
                             lambda self, profiles: fits.append(1) or real_fit(self, profiles))
         assert h.omar.id in _ranked(db, h, "grant writing")
         assert fits == []
+
+
+def test_a_failed_refit_is_reported_and_the_kept_model_goes_on_serving(
+    db: Session, h: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(RuntimeError, match="the refit process failed: OperationalError"):
+        fit_in_process(f"sqlite:///{tmp_path}/missing/folder/coffee.db", h.org.id)
+    now = [1000.0]
+    rankers = FittedRankers(clock=lambda: now[0])
+    kept = rankers.get(db, h.org.id)
+    now[0] += 3600
+    h.gina.can_teach = ["research methods"]
+    db.commit()
+    real_fit = fitted.fit_in_process
+
+    def broken(url: str, org_id: int) -> Any:
+        return real_fit(f"sqlite:///{tmp_path}/missing/folder/coffee.db", org_id)
+
+    monkeypatch.setattr(fitted, "fit_in_process", broken)  # the database went away
+    serving = rankers.get(db, h.org.id)
+    assert rankers.wait(timeout=60)
+    assert "refitting organization" in caplog.text
+    assert serving.n_refreshed_ > kept.n_refreshed_
+    assert rankers.get(db, h.org.id) is serving  # still the refreshed model, still searchable
