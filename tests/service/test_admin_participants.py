@@ -425,5 +425,6 @@ def test_export_gives_the_cli_format_with_the_tables_filters(
     assert "'=Bo" in response.text  # formula cells are defused, as in the CLI
     only_icu = client.get(f"{BASE}/export.csv", params={"department": "ICU"}).text
     assert only_icu.count("\n") == 2 and "b@stmarys.example" in only_icu
+    assert only_icu.rstrip("\n").endswith(",z@x.example")  # the avoid list is the last column
     (first, second) = events(db, "participant.export")
     assert {first.after["rows"], second.after["rows"]} == {2, 1}  # type: ignore[index]
