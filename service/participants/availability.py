@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_WINDOWS = 28
@@ -76,6 +77,7 @@ def parse_availability(value: str | list[str] | list[list[int]] | None) -> list[
     return sorted(windows)
 
 
+@lru_cache(maxsize=24 * 60)
 def _clock(minutes: int) -> str:
     minutes %= 24 * 60
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -266,25 +266,19 @@ def _escape(cell: str) -> str:
     return "'" + cell if _looks_like_formula(cell) else cell
 
 
-def participant_row(participant: Participant) -> dict[str, str]:
-    """One participant in the CSV format (lists joined with '; ')."""
-    row = {
-        "email": participant.email,
-        "full_name": participant.full_name,
-        "role": participant.role,
-        "specialty": participant.specialty,
-        "department": participant.department,
-        "site": participant.site,
-        "interests": "; ".join(participant.interests),
-        "goals": participant.goals,
-        "mentoring": participant.mentoring,
-        "can_teach": "; ".join(participant.can_teach),
-        "wants_to_learn": "; ".join(participant.wants_to_learn),
-        "timezone": participant.timezone,
-        "availability": format_availability(participant.availability),
-        "avoid": "; ".join(participant.avoid_emails),
-    }
-    return {name: _escape(value) for name, value in row.items()}
+def participant_cells(participant: Any) -> list[str]:
+    """One participant (a `Participant` or an `ExportedParticipant`) as the CSV's cells, in
+    `COLUMNS` order (lists joined with '; ', formula-like cells escaped)."""
+    p = participant
+    return [
+        _escape(cell)
+        for cell in (
+            p.email, p.full_name, p.role, p.specialty, p.department, p.site,
+            "; ".join(p.interests), p.goals, p.mentoring, "; ".join(p.can_teach),
+            "; ".join(p.wants_to_learn), p.timezone, format_availability(p.availability),
+            "; ".join(p.avoid_emails),
+        )
+    ]
 
 
 def write_participants_csv(participants: Iterable[Any], stream: TextIO) -> int:
@@ -294,8 +288,7 @@ def write_participants_csv(participants: Iterable[Any], stream: TextIO) -> int:
     writer.writerow(COLUMNS)
     count = 0
     for participant in participants:
-        row = participant_row(participant)
-        writer.writerow([row[name] for name in COLUMNS])
+        writer.writerow(participant_cells(participant))
         count += 1
     return count
 
