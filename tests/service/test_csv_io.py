@@ -175,7 +175,7 @@ def test_cells_that_look_like_formulas_are_escaped_on_export_and_restored_on_imp
         mentoring="none", can_teach=[], wants_to_learn=[], timezone="UTC", availability=[],
         avoid_entries=[],
     )
-    exported = csv_io.participant_row(participant)
+    exported = dict(zip(csv_io.COLUMNS, csv_io.participant_cells(participant), strict=True))
     assert exported["full_name"].startswith("'=") and exported["goals"].startswith("'- listen")
     buffer = io.StringIO()
     csv_io.write_participants_csv([participant], buffer)
