@@ -23,6 +23,7 @@ from service.db import make_engine, make_sessionmaker
 from service.errors import install_handlers
 from service.introductions.fitted import fitted_rankers
 from service.links import LinkSigner
+from service.public import emailed_links
 from service.rate_limit import make_client_limiter
 from service.request_guard import ControlCharacterGuard
 from service.security_headers import SecurityHeadersMiddleware
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_handlers(app)
+    emailed_links.install(app)
 
     app.include_router(public.router)
     app.include_router(api.router)

@@ -1,21 +1,21 @@
 """Importing resources from CSV: check the whole file first, write on confirmation.
 
-As with the participant import, the file is not stored between the two steps: the report
-page carries it in a hidden field, signed with the app secret, bound to the organization and
-valid for two hours. The confirm step checks it again (the library may have changed) and
+The two steps, and how the file travels between them, are `csv_upload`'s; the confirm step
 writes nothing unless every row is valid.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
 from service import audit
 from service.admin import flash
+from service.admin.csv_upload import MAX_TOKEN_BYTES, UPLOAD_LIMIT_BYTES, CsvImport, UploadRejected
 from service.admin.deps import AdminContext, OrgDep
 from service.admin.pages import page
 from service.deps import CsrfChecked, SessionDep
@@ -24,18 +24,11 @@ from service.participants.csv_io import MAX_FILE_BYTES
 
 router = APIRouter(prefix="/admin/o/{slug}/library")
 
-TOKEN_MAX_AGE_SECONDS = 2 * 3600
-MAX_TOKEN_BYTES = MAX_FILE_BYTES * 2
-UPLOAD_LIMIT_BYTES = MAX_FILE_BYTES + 256 * 1024
+UPLOAD = CsvImport(section="library", salt="coffeerounds.admin.library-import")
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    secret = request.app.state.settings.secret_key.get_secret_value()
-    return URLSafeTimedSerializer(secret, salt="coffeerounds.admin.library-import")
-
-
-def _import_url(ctx: AdminContext) -> str:
-    return f"/admin/o/{ctx.org.slug}/library/import"
+def _reader(session: Session, ctx: AdminContext) -> Callable[[bytes], csv_io.Validation]:
+    return lambda data: csv_io.read_resources_csv(session, ctx.org, data)
 
 
 def _form_page(
@@ -75,46 +68,12 @@ def import_check(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
     """Check the file and show what an import would do; nothing is written."""
-    if file is None or not file.filename:
-        return _form_page(request, ctx, session, error="Choose a CSV file to upload.",
-                          status_code=422)
-    data = file.file.read(MAX_FILE_BYTES + 1)  # one byte more: the size check fires
     try:
-        validation = csv_io.read_resources_csv(session, ctx.org, data)
-    except csv_io.CsvFileError as exc:
-        return _form_page(request, ctx, session, error=f"{file.filename}: {exc}",
-                          status_code=422)
-    preview = csv_io.import_resources(session, ctx.org, validation.rows, dry_run=True)
-    token = _serializer(request).dumps(
-        {"org": ctx.org.id, "name": file.filename[:200], "csv": data.decode("utf-8-sig")}
-    )
-    return page(
-        request,
-        ctx,
-        "admin/library/import_report.html",
-        {
-            "filename": file.filename,
-            "valid_count": len(validation.rows),
-            "invalid_count": len(validation.invalid_lines),
-            "errors": validation.errors,
-            "preview": preview,
-            "token": token,
-        },
-        section="library",
-        session=session,
-    )
-
-
-def _read_token(request: Request, ctx: AdminContext, token: str) -> dict[str, Any] | None:
-    try:
-        payload = _serializer(request).loads(token, max_age=TOKEN_MAX_AGE_SECONDS)
-    except (SignatureExpired, BadSignature):
-        return None
-    if not isinstance(payload, dict) or payload.get("org") != ctx.org.id:
-        return None
-    if not isinstance(payload.get("csv"), str) or not isinstance(payload.get("name"), str):
-        return None
-    return payload
+        checked = UPLOAD.check(file, _reader(session, ctx))
+    except UploadRejected as exc:
+        return _form_page(request, ctx, session, error=str(exc), status_code=422)
+    preview = csv_io.import_resources(session, ctx.org, checked.validation.rows, dry_run=True)
+    return UPLOAD.report_page(request, ctx, session, checked, preview)
 
 
 @router.post(
@@ -128,23 +87,17 @@ def import_confirm(
     session: SessionDep,
     token: Annotated[str, Form(max_length=MAX_TOKEN_BYTES)] = "",
 ) -> Response:
-    payload = _read_token(request, ctx, token)
-    if payload is None:
-        return flash.redirect(
-            request, _import_url(ctx), "This import expired or was changed. Upload the file "
-            "again.", "error"
-        )
     try:
-        validation = csv_io.read_resources_csv(session, ctx.org, payload["csv"].encode())
-    except csv_io.CsvFileError as exc:
-        return flash.redirect(request, _import_url(ctx), str(exc), "error")
+        upload = UPLOAD.reopen(request, ctx, token, _reader(session, ctx))
+    except UploadRejected as exc:
+        return UPLOAD.back_to_form(request, ctx, str(exc))
+    validation = upload.validation
     if validation.errors:
-        return flash.redirect(
+        return UPLOAD.back_to_form(
             request,
-            _import_url(ctx),
+            ctx,
             f"{len(validation.invalid_lines)} invalid row(s): nothing was imported. "
             "Fix the file and upload it again.",
-            "error",
         )
     result = csv_io.import_resources(session, ctx.org, validation.rows, actor=ctx.actor)
     audit.record(
@@ -154,7 +107,7 @@ def import_confirm(
         action="resource.import",
         target_type="resources",
         after={
-            "file": payload["name"],
+            "file": upload.name,
             "created": result.created,
             "updated": result.updated,
             "unchanged": result.unchanged,

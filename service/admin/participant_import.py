@@ -1,25 +1,23 @@
 """CSV import (check first, write on confirmation) and CSV export of participants.
 
-The uploaded file is not stored on the server between the two steps: the report page carries
-it in a hidden field, signed (and zlib-compressed) with the app secret, bound to the
-organization and valid for a limited time. The confirm step validates it again, because
-the participants may have changed in between.
+The two import steps, and how the file travels between them, are `csv_upload`'s; the confirm
+step can skip invalid rows and ask new people to confirm by email.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm import selectinload
 
 from service import audit
 from service.admin import flash
+from service.admin.csv_upload import MAX_TOKEN_BYTES, UPLOAD_LIMIT_BYTES, CsvImport, UploadRejected
 from service.admin.deps import AdminContext, OrgDep
 from service.admin.pages import page
 from service.admin.participants import ParticipantFilters, filtered
@@ -29,19 +27,11 @@ from service.participants import csv_io, flows
 
 router = APIRouter(prefix="/admin/o/{slug}/participants")
 
-TOKEN_MAX_AGE_SECONDS = 2 * 3600
-# The signed, compressed, base64 copy of a file at the size limit still fits in this.
-MAX_TOKEN_BYTES = csv_io.MAX_FILE_BYTES * 2
-UPLOAD_LIMIT_BYTES = csv_io.MAX_FILE_BYTES + 256 * 1024  # plus multipart overhead
+UPLOAD = CsvImport(section="participants", salt="coffeerounds.admin.participant-import")
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    secret = request.app.state.settings.secret_key.get_secret_value()
-    return URLSafeTimedSerializer(secret, salt="coffeerounds.admin.participant-import")
-
-
-def _import_url(ctx: AdminContext) -> str:
-    return f"/admin/o/{ctx.org.slug}/participants/import"
+def _reader(ctx: AdminContext) -> Callable[[bytes], csv_io.Validation]:
+    return lambda data: csv_io.read_participants_csv(data, organization=ctx.org)
 
 
 def _form_page(
@@ -95,49 +85,12 @@ def import_check(
         "require_confirmation": bool(require_confirmation),
         "skip_invalid": bool(skip_invalid),
     }
-    if file is None or not file.filename:
-        return _form_page(
-            request, ctx, session, error="Choose a CSV file to upload.", status_code=422, **options
-        )
-    data = file.file.read(csv_io.MAX_FILE_BYTES + 1)  # one byte more: the size check fires
     try:
-        validation = csv_io.read_participants_csv(data, organization=ctx.org)
-    except csv_io.CsvFileError as exc:
-        return _form_page(
-            request, ctx, session, error=f"{file.filename}: {exc}", status_code=422, **options
-        )
-    preview = csv_io.import_participants(session, ctx.org, validation.rows, dry_run=True)
-    token = _serializer(request).dumps(
-        {"org": ctx.org.id, "name": file.filename[:200], "csv": data.decode("utf-8-sig")}
-    )
-    return page(
-        request,
-        ctx,
-        "admin/participants/import_report.html",
-        {
-            "filename": file.filename,
-            "valid_count": len(validation.rows),
-            "invalid_count": len(validation.invalid_lines),
-            "errors": validation.errors,
-            "preview": preview,
-            "token": token,
-            **options,
-        },
-        section="participants",
-        session=session,
-    )
-
-
-def _read_token(request: Request, ctx: AdminContext, token: str) -> dict[str, Any] | None:
-    try:
-        payload = _serializer(request).loads(token, max_age=TOKEN_MAX_AGE_SECONDS)
-    except (SignatureExpired, BadSignature):
-        return None
-    if not isinstance(payload, dict) or payload.get("org") != ctx.org.id:
-        return None
-    if not isinstance(payload.get("csv"), str) or not isinstance(payload.get("name"), str):
-        return None
-    return payload
+        checked = UPLOAD.check(file, _reader(ctx))
+    except UploadRejected as exc:
+        return _form_page(request, ctx, session, error=str(exc), status_code=422, **options)
+    preview = csv_io.import_participants(session, ctx.org, checked.validation.rows, dry_run=True)
+    return UPLOAD.report_page(request, ctx, session, checked, preview, **options)
 
 
 @router.post(
@@ -156,26 +109,18 @@ def import_confirm(
     require_confirmation: Annotated[str, Form(max_length=8)] = "",
     skip_invalid: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    payload = _read_token(request, ctx, token)
-    if payload is None:
-        return flash.redirect(
-            request,
-            _import_url(ctx),
-            "This import expired or was changed. Upload the file again.",
-            "error",
-        )
     try:
-        validation = csv_io.read_participants_csv(payload["csv"].encode(), organization=ctx.org)
-    except csv_io.CsvFileError as exc:  # cannot happen for a file that passed: be safe anyway
-        return flash.redirect(request, _import_url(ctx), str(exc), "error")
+        upload = UPLOAD.reopen(request, ctx, token, _reader(ctx))
+    except UploadRejected as exc:
+        return UPLOAD.back_to_form(request, ctx, str(exc))
+    validation = upload.validation
     skipped = len(validation.invalid_lines)
     if skipped and not skip_invalid:
-        return flash.redirect(
+        return UPLOAD.back_to_form(
             request,
-            _import_url(ctx),
+            ctx,
             f"{skipped} invalid row(s): nothing was imported. Fix the file, or tick "
             "'skip invalid rows' to import only the valid ones.",
-            "error",
         )
     wants_confirmation = bool(require_confirmation)
     result = csv_io.import_participants(
@@ -195,7 +140,7 @@ def import_confirm(
         target_type="participants",
         target_id="",
         after={
-            "file": payload["name"],
+            "file": upload.name,
             "created": result.created,
             "updated": result.updated,
             "unchanged": result.unchanged,
@@ -230,10 +175,8 @@ def export_csv(
     filters = ParticipantFilters.from_query(
         q=q, role=role, department=department, site=site, status=status
     )
-    participants = session.scalars(
-        filtered(ctx.org, filters)
-        .options(selectinload(Participant.avoid_entries))
-        .order_by(Participant.email)
+    participants = csv_io.exported_participants(
+        session, filtered(ctx.org, filters).order_by(Participant.email)
     )
     buffer = io.StringIO()
     count = csv_io.write_participants_csv(participants, buffer)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,12 @@ NOTES = [
     "Emails are listed without their content.",
     "Audit events do not name the programme lead who made the change.",
 ]
+
+
+class CopiedFromRow(BaseModel):
+    """Fields copied as they are from a database row or record: `Model.model_validate(row)`."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class OrganizationData(BaseModel):
@@ -82,7 +88,7 @@ class ColleagueData(BaseModel):
     role: str
 
 
-class FeedbackData(BaseModel):
+class FeedbackData(CopiedFromRow):
     kind: str
     met: bool | None
     rating: int | None
@@ -121,14 +127,14 @@ class VoteData(BaseModel):
     created_at: datetime
 
 
-class AskStatusData(BaseModel):
+class AskStatusData(CopiedFromRow):
     position: int
     status: str
     asked_at: datetime
     answered_at: datetime | None
 
 
-class IntroductionRequestData(BaseModel):
+class IntroductionRequestData(CopiedFromRow):
     need: str
     skill: str
     specialty: str
@@ -151,7 +157,7 @@ class AskReceivedData(BaseModel):
     answered_at: datetime | None
 
 
-class EmailData(BaseModel):
+class EmailData(CopiedFromRow):
     kind: str
     subject: str
     to_address: str
@@ -235,17 +241,7 @@ def _rounds(session: Session, p: Participant) -> list[MembershipData]:
         .where(Feedback.membership_id.in_([m.id for m, _, _ in rows]))
         .order_by(Feedback.kind)
     ):
-        feedback[item.membership_id].append(
-            FeedbackData(
-                kind=item.kind,
-                met=item.met,
-                rating=item.rating,
-                learned=item.learned,
-                outcomes=item.outcomes,
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-            )
-        )
+        feedback[item.membership_id].append(FeedbackData.model_validate(item))
     return [
         MembershipData(
             month=round_.month,
@@ -293,37 +289,12 @@ def _library(session: Session, p: Participant) -> tuple[list[ResourceData], list
 def _introductions(
     session: Session, p: Participant
 ) -> tuple[list[IntroductionRequestData], list[AskReceivedData]]:
-    requests = list(
-        session.scalars(
-            select(IntroductionRequest)
-            .where(IntroductionRequest.requester_id == p.id)
-            .order_by(IntroductionRequest.id)
-        )
-    )
-    made = [
-        IntroductionRequestData(
-            need=r.need,
-            skill=r.skill,
-            specialty=r.specialty,
-            site=r.site,
-            status=r.status,
-            created_at=r.created_at,
-            closed_at=r.closed_at,
-            meeting_start=r.meeting_start,
-            meeting_end=r.meeting_end,
-            met=r.met,
-            asks=[
-                AskStatusData(
-                    position=a.position,
-                    status=a.status,
-                    asked_at=a.asked_at,
-                    answered_at=a.answered_at,
-                )
-                for a in r.asks
-            ],
-        )
-        for r in requests
-    ]
+    requests = session.scalars(
+        select(IntroductionRequest)
+        .where(IntroductionRequest.requester_id == p.id)
+        .order_by(IntroductionRequest.id)
+    ).all()
+    made = [IntroductionRequestData.model_validate(r) for r in requests]  # asks included
     received = [
         AskReceivedData(
             skill=skill,
@@ -360,18 +331,7 @@ def _emails_and_audit(
         .where(OutboxMessage.participant_id == p.id)
         .order_by(OutboxMessage.id)
     ).all()
-    emails = [
-        EmailData(
-            kind=m.kind,
-            subject=m.subject,
-            to_address=m.to_address,
-            status=m.status,
-            attempts=m.attempts,
-            created_at=m.created_at,
-            sent_at=m.sent_at,
-        )
-        for m in messages
-    ]
+    emails = [EmailData.model_validate(m) for m in messages]
     about_them = or_(
         and_(AuditEvent.target_type == "participant", AuditEvent.target_id == str(p.id)),
         and_(

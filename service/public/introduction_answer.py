@@ -17,25 +17,19 @@ from starlette.background import BackgroundTask
 
 from service.db import utcnow
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
-from service.errors import Conflict, LinkExpired, LinkInvalid
+from service.errors import Conflict
 from service.introductions import asking, meeting
 from service.introductions.emails import describe, format_day
-from service.introductions.links import IntroLink, read_intro_token
-from service.links import LinkSigner
+from service.introductions.links import IntroLink
 from service.models import Participant
-from service.participants import flows, service
+from service.participants import flows
+from service.public.emailed_links import IntroLinkDep
 from service.public.forms import NO_STORE, PostedForm
-from service.public.join import link_problem
 from service.public.round_common import error_page, form_text
 from service.rounds.timing import format_local
 from service.templating import render
 
 router = APIRouter()
-
-
-def _link(session: Session, links: LinkSigner, org_slug: str, token: str) -> IntroLink:
-    org = service.get_organization(session, org_slug)
-    return read_intro_token(session, links, org, token)
 
 
 def state_of(link: IntroLink) -> str:
@@ -102,25 +96,10 @@ def _page(
     return render(request, template, context, status_code=status_code, headers=NO_STORE)
 
 
-def _problem(request: Request, session: Session, org_slug: str, exc: Exception) -> Response:
-    assert isinstance(exc, LinkExpired | LinkInvalid)
-    return link_problem(request, service.get_organization(session, org_slug), exc)
-
-
 @router.get("/o/{org_slug}/intro/{token}", response_class=HTMLResponse)
 def answer_page(
-    request: Request,
-    org_slug: str,
-    token: str,
-    session: SessionDep,
-    links: LinksDep,
-    answer: str = "",
-    met: str = "",
+    request: Request, link: IntroLinkDep, session: SessionDep, answer: str = "", met: str = ""
 ) -> Response:
-    try:
-        link = _link(session, links, org_slug, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return _problem(request, session, org_slug, exc)
     context = _context(session, link)
     context.update(
         answer=answer if answer in ("accept", "decline") else "",
@@ -138,16 +117,11 @@ def _see_other(request: Request, url: str, keys: list[str] | None = None) -> Red
 @router.post("/o/{org_slug}/intro/{token}/accept", dependencies=[CsrfChecked])
 def accept_submit(
     request: Request,
-    org_slug: str,
-    token: str,
+    link: IntroLinkDep,
     session: SessionDep,
     settings: SettingsDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = _link(session, links, org_slug, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return _problem(request, session, org_slug, exc)
     if link.ask is None:
         return _see_other(request, link.base)
     keys = meeting.accept(session, settings, links, link)
@@ -157,17 +131,12 @@ def accept_submit(
 @router.post("/o/{org_slug}/intro/{token}/decline", dependencies=[CsrfChecked])
 def decline_submit(
     request: Request,
-    org_slug: str,
-    token: str,
     posted: PostedForm,
+    link: IntroLinkDep,
     session: SessionDep,
     settings: SettingsDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = _link(session, links, org_slug, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return _problem(request, session, org_slug, exc)
     if link.ask is None:
         return _see_other(request, link.base)
     stop = form_text(posted, "stop_asking") == "yes"
@@ -177,17 +146,8 @@ def decline_submit(
 
 @router.post("/o/{org_slug}/intro/{token}/met", dependencies=[CsrfChecked])
 def met_submit(
-    request: Request,
-    org_slug: str,
-    token: str,
-    posted: PostedForm,
-    session: SessionDep,
-    links: LinksDep,
+    request: Request, posted: PostedForm, link: IntroLinkDep, session: SessionDep
 ) -> Response:
-    try:
-        link = _link(session, links, org_slug, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return _problem(request, session, org_slug, exc)
     answer = form_text(posted, "met")
     if answer not in ("yes", "no"):
         context = _context(session, link)
@@ -202,17 +162,8 @@ def met_submit(
 
 @router.get("/o/{org_slug}/intro/{token}/thanks", response_class=HTMLResponse)
 def thanks_page(
-    request: Request,
-    org_slug: str,
-    token: str,
-    session: SessionDep,
-    links: LinksDep,
-    done: str = "",
+    request: Request, link: IntroLinkDep, session: SessionDep, done: str = ""
 ) -> Response:
-    try:
-        link = _link(session, links, org_slug, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return _problem(request, session, org_slug, exc)
     context = _context(session, link)
     context["done"] = "met" if done == "met" else ""
     return _page(request, context, template="public/introduction_thanks.html")

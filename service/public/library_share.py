@@ -18,18 +18,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from service.deps import CsrfChecked, LinksDep, SessionDep
-from service.errors import InvalidInput, LinkExpired, LinkInvalid
+from service.errors import InvalidInput
 from service.library import search as library_search
 from service.library import service as library
 from service.library import validation
 from service.links import LinkSigner
 from service.models import MatchGroup, Organization, Participant
-from service.participants import service as participants
+from service.public.emailed_links import MemberLinkDep, MembershipLinkDep
 from service.public.forms import NO_STORE, PostedForm
-from service.public.join import link_problem
 from service.public.library import FLASH_MESSAGES
-from service.public.member import member_path, member_token, read_member_token
-from service.public.round_common import MembershipLink, error_page, membership_link
+from service.public.member import member_path, member_token
+from service.public.round_common import MembershipLink
 from service.rounds.timing import month_label
 from service.templating import render
 
@@ -165,36 +164,20 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 @router.get("/o/{org_slug}/my/{token}/library/share", response_class=HTMLResponse)
-def share_form(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
-) -> Response:
-    org = participants.get_organization(session, org_slug)
-    try:
-        read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    library_url = member_path(org, token, "library")
+def share_form(request: Request, member: MemberLinkDep, session: SessionDep) -> Response:
+    library_url = member.path("library")
     return _page(
-        request, session, org, ShareForm.blank(), action=f"{library_url}/share",
+        request, session, member.org, ShareForm.blank(), action=f"{library_url}/share",
         library_url=library_url,
     )
 
 
 @router.post("/o/{org_slug}/my/{token}/library/share", dependencies=[CsrfChecked])
 def share_submit(
-    request: Request,
-    org_slug: str,
-    token: str,
-    posted: PostedForm,
-    session: SessionDep,
-    links: LinksDep,
+    request: Request, posted: PostedForm, member: MemberLinkDep, session: SessionDep
 ) -> Response:
-    org = participants.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    library_url = member_path(org, token, "library")
+    org, participant = member.org, member.participant
+    library_url = member.path("library")
     form = ShareForm.posted(posted)
     topic_id = int(form.values["topic"]) if form.values["topic"].isdigit() else None
     if form.values["topic"] and library.topic_of(session, org, topic_id) is None:
@@ -250,17 +233,8 @@ def _library_url(links: LinkSigner, link: MembershipLink) -> str:
 
 @router.get("/o/{org_slug}/r/{token}/share", response_class=HTMLResponse)
 def chat_share_form(
-    request: Request,
-    org_slug: str,
-    token: str,
-    session: SessionDep,
-    links: LinksDep,
-    done: str = "",
+    request: Request, link: MembershipLinkDep, session: SessionDep, links: LinksDep, done: str = ""
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     flash = FLASH_MESSAGES.get(done, "") if done in ("shared", "already") else ""
     return _chat_page(request, session, links, link, ShareForm.blank(), flash=flash)
 
@@ -268,16 +242,11 @@ def chat_share_form(
 @router.post("/o/{org_slug}/r/{token}/share", dependencies=[CsrfChecked])
 def chat_share_submit(
     request: Request,
-    org_slug: str,
-    token: str,
     posted: PostedForm,
+    link: MembershipLinkDep,
     session: SessionDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     form = ShareForm.posted(posted)
     form.values["topic"] = ""  # the chat's own topic is recorded, whatever was posted
     code = _share(session, link.org, link.participant, form, membership=link.membership)

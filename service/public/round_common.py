@@ -18,7 +18,6 @@ from starlette.datastructures import FormData
 from service.errors import DomainError
 from service.links import LinkSigner
 from service.models import MatchGroup, Membership, Organization, Participant, Round
-from service.participants import service as participants
 from service.public.forms import NO_STORE
 from service.rounds import links as round_links
 from service.rounds.timing import format_local, month_label
@@ -89,9 +88,8 @@ def error_page(request: Request, exc: DomainError) -> HTMLResponse:
 
 
 def membership_link(
-    session: Session, links: LinkSigner, org_slug: str, token: str
+    session: Session, links: LinkSigner, org: Organization, token: str
 ) -> MembershipLink:
-    org = participants.get_organization(session, org_slug)
     participant, membership = round_links.read_membership_token(session, links, org, token)
     group = session.get(MatchGroup, membership.group_id)
     round_ = session.get(Round, membership.round_id)

@@ -7,7 +7,7 @@ unsubscribe (links that name a person, not a meeting) live in `round_preferences
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,11 +17,12 @@ from starlette.background import BackgroundTask
 
 from service.db import utcnow
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
-from service.errors import Conflict, InvalidInput, LinkExpired, LinkInvalid
+from service.errors import Conflict, InvalidInput, LinkInvalid
 from service.links import LinkSigner
 from service.models import Membership
 from service.participants import flows
 from service.public import round_preferences
+from service.public.emailed_links import MembershipLinkDep, read_link, round_link_problem
 from service.public.forms import PostedForm
 from service.public.round_common import (
     MembershipLink,
@@ -51,12 +52,8 @@ def _meeting_over(link: MembershipLink) -> bool:
 
 @router.get("/o/{org_slug}/r/{token}/cant-make-it", response_class=HTMLResponse)
 def cant_make_it_page(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
+    request: Request, link: MembershipLinkDep, session: SessionDep, links: LinksDep
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     context = {**link.context(session, links), "meeting_over": _meeting_over(link)}
     return page(request, "cant_make_it.html", context)
 
@@ -64,16 +61,11 @@ def cant_make_it_page(
 @router.post("/o/{org_slug}/r/{token}/cant-make-it", dependencies=[CsrfChecked])
 def cant_make_it_submit(
     request: Request,
-    org_slug: str,
-    token: str,
+    link: MembershipLinkDep,
     session: SessionDep,
     settings: SettingsDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     done = f"{link.base}/cant-make-it/done"
     if link.membership.status != "invited":
         return see_other(done)  # pressed twice, or a second tab: nothing more to do
@@ -106,10 +98,7 @@ def done_page(
 ) -> Response:
     if action not in MEMBERSHIP_PAGES:
         return error_page(request, LinkInvalid("There is no such page."))
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
+    link = read_link(request, session, links, org_slug, token, membership_link, round_link_problem)
     return page(request, "done.html", {**link.context(session, links), "action": action})
 
 
@@ -134,12 +123,11 @@ def _form_page(
     session: Session,
     links: LinkSigner,
     link: MembershipLink,
-    template: str,
+    kind: Literal["checkin", "followup"],
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     *,
     status_code: int = 200,
-    **extra: Any,
 ) -> HTMLResponse:
     """The check-in or follow-up form, with the meeting it is about and any errors."""
     context = {
@@ -148,65 +136,31 @@ def _form_page(
         "errors": errors or {},
         "error_items": error_items(errors or {}),
         "max_text": feedback.MAX_TEXT,
-        **extra,
     }
-    return page(request, template, context, status_code=status_code)
-
-
-def _checkin_page(
-    request: Request,
-    session: Session,
-    links: LinkSigner,
-    link: MembershipLink,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    *,
-    status_code: int = 200,
-) -> HTMLResponse:
-    answered = feedback.get_feedback(session, link.membership, "checkin") is not None
-    return _form_page(
-        request,
-        session,
-        links,
-        link,
-        "checkin.html",
-        values,
-        errors,
-        status_code=status_code,
-        answered=answered,
-    )
+    if kind == "checkin":
+        context["answered"] = feedback.get_feedback(session, link.membership, kind) is not None
+    else:
+        context["outcome_labels"] = feedback.OUTCOMES
+    return page(request, f"{kind}.html", context, status_code=status_code)
 
 
 @router.get("/o/{org_slug}/r/{token}/checkin", response_class=HTMLResponse)
 def checkin_page(
-    request: Request,
-    org_slug: str,
-    token: str,
-    session: SessionDep,
-    links: LinksDep,
-    met: str = "",
+    request: Request, link: MembershipLinkDep, session: SessionDep, links: LinksDep, met: str = ""
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     stored = feedback.get_feedback(session, link.membership, "checkin")
-    return _checkin_page(request, session, links, link, _checkin_values(stored, met))
+    values = _checkin_values(stored, met)
+    return _form_page(request, session, links, link, "checkin", values)
 
 
 @router.post("/o/{org_slug}/r/{token}/checkin", dependencies=[CsrfChecked])
 def checkin_submit(
     request: Request,
-    org_slug: str,
-    token: str,
     posted: PostedForm,
+    link: MembershipLinkDep,
     session: SessionDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     if link.membership.status != "invited":
         return error_page(
             request,
@@ -223,7 +177,7 @@ def checkin_submit(
     elif check_text(values["learned"], multi_line=True):
         errors["learned"] = "Remove the control characters (invisible formatting marks)."
     if errors:
-        return _checkin_page(request, session, links, link, values, errors, status_code=422)
+        return _form_page(request, session, links, link, "checkin", values, errors, status_code=422)
     feedback.record_checkin(
         session,
         link.membership,
@@ -237,57 +191,25 @@ def checkin_submit(
 # --- follow-up -----------------------------------------------------------------------------
 
 
-def _followup_page(
-    request: Request,
-    session: Session,
-    links: LinkSigner,
-    link: MembershipLink,
-    values: dict[str, Any],
-    errors: dict[str, str] | None = None,
-    *,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return _form_page(
-        request,
-        session,
-        links,
-        link,
-        "followup.html",
-        values,
-        errors,
-        status_code=status_code,
-        outcome_labels=feedback.OUTCOMES,
-    )
-
-
 @router.get("/o/{org_slug}/r/{token}/follow-up", response_class=HTMLResponse)
 def followup_page(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
+    request: Request, link: MembershipLinkDep, session: SessionDep, links: LinksDep
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     stored = feedback.get_feedback(session, link.membership, "followup")
     values: dict[str, Any] = {"outcomes": [], "comment": ""}
     if stored is not None:
         values = {"outcomes": list(stored.outcomes), "comment": stored.learned}
-    return _followup_page(request, session, links, link, values)
+    return _form_page(request, session, links, link, "followup", values)
 
 
 @router.post("/o/{org_slug}/r/{token}/follow-up", dependencies=[CsrfChecked])
 def followup_submit(
     request: Request,
-    org_slug: str,
-    token: str,
     posted: PostedForm,
+    link: MembershipLinkDep,
     session: SessionDep,
     links: LinksDep,
 ) -> Response:
-    try:
-        link = membership_link(session, links, org_slug, token)
-    except (LinkInvalid, LinkExpired) as exc:
-        return error_page(request, exc)
     if link.membership.status != "invited":
         return error_page(
             request,
@@ -300,5 +222,7 @@ def followup_submit(
         feedback.record_followup(session, link.membership, outcomes=outcomes, comment=comment)
     except InvalidInput as exc:
         errors = exc.fields or {"outcomes": exc.message}
-        return _followup_page(request, session, links, link, values, errors, status_code=422)
+        return _form_page(
+            request, session, links, link, "followup", values, errors, status_code=422
+        )
     return see_other(f"{link.base}/follow-up/done")
