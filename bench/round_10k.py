@@ -245,8 +245,7 @@ def instrument(stages: Stages) -> None:
     stages.wrap(create, "meeting_time", "scheduling (meeting times)")
     stages.wrap(invites, "build_invite", "render: .ics (once per group)")
     stages.wrap(outbox, "render_email", "render: email templates")
-    stages.wrap(outbox, "build_message", "render: MIME message")
-    stages.wrap(outbox, "message_bytes", "render: MIME message")
+    stages.wrap(outbox, "build_message_bytes", "render: MIME message")
 
 
 def make_round(

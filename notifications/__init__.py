@@ -6,6 +6,7 @@ everything it needs arrives as arguments. See ``notifications/README.md``.
 
 from notifications.ics import PRODID, build_invite
 from notifications.message import MESSAGE_POLICY, build_message, message_bytes
+from notifications.message_wire import build_message_bytes
 from notifications.rendering import MESSAGE_CONTEXT, RenderedEmail, render_email
 from notifications.senders import (
     EmailSender,
@@ -31,6 +32,7 @@ __all__ = [
     "TransientSendError",
     "build_invite",
     "build_message",
+    "build_message_bytes",
     "message_bytes",
     "render_email",
 ]

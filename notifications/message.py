@@ -115,12 +115,17 @@ MESSAGE_POLICY = email.policy.SMTP.clone(header_factory=_header_registry())
 def _address(addr_spec: str, display_name: str, field: str) -> Address:
     if not isinstance(addr_spec, str):
         raise TypeError(f"{field} must be a str email address, got {type(addr_spec).__name__}")
+    return _checked_address(addr_spec, display_name or "", field)
+
+
+@lru_cache(maxsize=256)  # the sender repeats on every message; an Address never changes
+def _checked_address(addr_spec: str, display_name: str, field: str) -> Address:
     if _CONTROL.search(addr_spec):
         raise ValueError(f"{field} must not contain CR, LF or control characters: {addr_spec!r}")
     if addr_spec.count("@") != 1 or addr_spec.startswith("@") or addr_spec.endswith("@"):
         raise ValueError(f"{field} is not an email address (local@domain): {addr_spec!r}")
     try:
-        address = Address(display_name=clean_header_text(display_name or ""), addr_spec=addr_spec)
+        address = Address(display_name=clean_header_text(display_name), addr_spec=addr_spec)
     except (ValueError, IndexError) as exc:
         raise ValueError(f"{field} is not a valid email address: {addr_spec!r} ({exc})") from exc
     if address.addr_spec != addr_spec:
@@ -198,6 +203,68 @@ def _calendar_parts(calendar: bytes, method: str) -> tuple[EmailMessage, EmailMe
     return inline, attachment
 
 
+def checked_headers(
+    *,
+    sender: str,
+    sender_name: str,
+    to: str,
+    to_name: str,
+    rendered: RenderedEmail,
+    message_id: str,
+    date: datetime | None = None,
+    reply_to: str | None = None,
+    list_unsubscribe_url: str | None = None,
+    list_unsubscribe_mailto: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> list[tuple[str, Address | str]]:
+    """The top-level headers in writing order (Content-Type excluded), every value checked.
+
+    Shared by `build_message` and `notifications.message_wire`, so both refuse the same input.
+    """
+    if not isinstance(rendered, RenderedEmail):
+        raise TypeError("rendered must be a RenderedEmail (see render_email)")
+    fields: list[tuple[str, Address | str]] = [
+        ("From", _address(sender, sender_name, "sender")),
+        ("To", _address(to, to_name, "to")),
+    ]
+    if reply_to is not None:
+        fields.append(("Reply-To", _address(reply_to, "", "reply_to")))
+    fields.append(("Subject", clean_header_text(rendered.subject)))
+    if date is None:
+        date = datetime.now(UTC)
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("date must be timezone-aware")
+    fields.append(("Date", email.utils.format_datetime(date)))
+    fields.append(("Message-ID", _message_id(message_id)))
+    fields.append(("MIME-Version", "1.0"))
+    fields.extend(_unsubscribe_headers(list_unsubscribe_url, list_unsubscribe_mailto))
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ValueError(f"invalid header name: {name!r}")
+        if name.lower() in _MANAGED_HEADERS:
+            raise ValueError(f"header {name!r} is set by build_message; pass it as an argument")
+        if not isinstance(value, str) or _CONTROL.search(value):
+            raise ValueError(f"header {name!r} must be a str without control characters")
+        fields.append((name, value))
+    return fields
+
+
+def checked_calendar_method(calendar: bytes | None, calendar_method: str | None) -> str | None:
+    """The iTIP METHOD of `calendar` (None without one), checked against `calendar_method`."""
+    if calendar is None:
+        if calendar_method is not None:
+            raise ValueError("calendar_method given without calendar")
+        return None
+    if not isinstance(calendar, bytes):
+        raise TypeError("calendar must be bytes (from build_invite)")
+    method = _calendar_method(calendar)
+    if calendar_method is not None and calendar_method.upper() != method:
+        raise ValueError(
+            f"calendar_method {calendar_method!r} does not match METHOD:{method} in calendar"
+        )
+    return method
+
+
 def build_message(
     *,
     sender: str,
@@ -221,53 +288,36 @@ def build_message(
     verbatim (keep it stable across retries). ``calendar_method`` defaults to the METHOD
     found in ``calendar`` and must match it when given.
     """
-    if not isinstance(rendered, RenderedEmail):
-        raise TypeError("rendered must be a RenderedEmail (see render_email)")
+    fields = checked_headers(
+        sender=sender,
+        sender_name=sender_name,
+        to=to,
+        to_name=to_name,
+        rendered=rendered,
+        message_id=message_id,
+        date=date,
+        reply_to=reply_to,
+        list_unsubscribe_url=list_unsubscribe_url,
+        list_unsubscribe_mailto=list_unsubscribe_mailto,
+        headers=headers,
+    )
+    method = checked_calendar_method(calendar, calendar_method)
     message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = _address(sender, sender_name, "sender")
-    message["To"] = _address(to, to_name, "to")
-    if reply_to is not None:
-        message["Reply-To"] = _address(reply_to, "", "reply_to")
-    message["Subject"] = clean_header_text(rendered.subject)
-    if date is None:
-        date = datetime.now(UTC)
-    if date.tzinfo is None or date.utcoffset() is None:
-        raise ValueError("date must be timezone-aware")
-    message["Date"] = email.utils.format_datetime(date)
-    message["Message-ID"] = _message_id(message_id)
-    message["MIME-Version"] = "1.0"
-    _add_unsubscribe(message, list_unsubscribe_url, list_unsubscribe_mailto)
-    for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not _HEADER_NAME.match(name):
-            raise ValueError(f"invalid header name: {name!r}")
-        if name.lower() in _MANAGED_HEADERS:
-            raise ValueError(f"header {name!r} is set by build_message; pass it as an argument")
-        if not isinstance(value, str) or _CONTROL.search(value):
-            raise ValueError(f"header {name!r} must be a str without control characters")
+    for name, value in fields:
         message[name] = value
-
     text, html = _alternative_parts(rendered)
     message.make_alternative()
     message.attach(text)
     message.attach(html)
-    if calendar is not None:
-        if not isinstance(calendar, bytes):
-            raise TypeError("calendar must be bytes (from build_invite)")
-        method = _calendar_method(calendar)
-        if calendar_method is not None and calendar_method.upper() != method:
-            raise ValueError(
-                f"calendar_method {calendar_method!r} does not match METHOD:{method} in calendar"
-            )
+    if calendar is not None and method is not None:
         inline, attachment = _calendar_parts(calendar, method)
         message.attach(inline)
         message.make_mixed()
         message.attach(attachment)
-    elif calendar_method is not None:
-        raise ValueError("calendar_method given without calendar")
     return message
 
 
-def _add_unsubscribe(message: EmailMessage, url: str | None, mailto: str | None) -> None:
+def _unsubscribe_headers(url: str | None, mailto: str | None) -> list[tuple[str, str]]:
     targets = []
     if url is not None:
         targets.append(_check_url(url, "list_unsubscribe_url", ("https://", "http://")))
@@ -276,12 +326,14 @@ def _add_unsubscribe(message: EmailMessage, url: str | None, mailto: str | None)
             _address(mailto, "", "list_unsubscribe_mailto")
             mailto = f"mailto:{mailto}"
         targets.append(_check_url(mailto, "list_unsubscribe_mailto", ("mailto:",)))
+    fields = []
     if targets:
-        message["List-Unsubscribe"] = ", ".join(f"<{target}>" for target in targets)
+        fields.append(("List-Unsubscribe", ", ".join(f"<{target}>" for target in targets)))
     # RFC 8058 §3.1: one-click needs an HTTPS URI; an http:// URL (local development)
     # keeps the plain List-Unsubscribe header only.
     if url is not None and url.startswith("https://"):
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return fields
 
 
 def message_bytes(message: EmailMessage) -> bytes:

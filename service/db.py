@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,13 +75,59 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit when the handler returns, roll back on error."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: commit when the handler returns, roll back on error.
+
+    async, so opening the session (no I/O: a connection is checked out at the first query)
+    needs no hop to a worker thread; the commit or rollback, which talk to the database, take
+    one hop. That hop has a limiter of its own, as FastAPI gives sync dependencies' exits:
+    with every pooled thread waiting for a connection, the sessions holding the connections
+    must still be able to finish.
+    """
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                _finish, session, False, limiter=anyio.CapacityLimiter(1)
+            )
+        raise
+    if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        session.close()  # committed by the handler (see commits_in_handler): no I/O left
+        return
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_finish, session, True, limiter=anyio.CapacityLimiter(1))
+
+
+def _finish(session: Session, commit: bool) -> None:
+    with session:
+        if not commit:
+            session.rollback()
+            return
         try:
-            yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def commits_in_handler(handler: Callable[P, R]) -> Callable[P, R]:
+    """Commit the request's session (the handler's `session`) as the sync handler returns.
+
+    The commit then runs in the handler's worker thread, and `get_session`, finding nothing
+    left to do, closes the session without a hop of its own to a worker thread (a hop costs
+    about as much CPU as a simple query). For the busiest forms. The commit still happens
+    before the response; if it fails, the handler raises and `get_session` rolls back.
+    """
+
+    @functools.wraps(handler)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        result = handler(*args, **kwargs)
+        session = kwargs["session"]
+        assert isinstance(session, Session)
+        session.commit()
+        return result
+
+    return run

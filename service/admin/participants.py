@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from service import audit
 from service.admin import flash
@@ -32,6 +32,16 @@ from service.participants.schemas import ROLE_LABELS, ParticipantUpdate
 router = APIRouter(prefix="/admin/o/{slug}/participants")
 
 PAGE_SIZE = 50
+# What the table shows of each person: the profile's JSON lists are not decoded for it.
+TABLE_COLUMNS = (
+    Participant.full_name,
+    Participant.email,
+    Participant.role,
+    Participant.department,
+    Participant.site,
+    Participant.status,
+    Participant.created_at,
+)
 MAX_PAGE = 100_000  # keeps OFFSET small and an absurd ?page= harmless
 LIKE_ESCAPE = "/"
 
@@ -136,18 +146,39 @@ def local_date(moment: datetime | None, org: Organization) -> str:
     return moment.astimezone(ZoneInfo(org.timezone)).strftime("%Y-%m-%d")
 
 
-def _choices(session: Session, org: Organization, column: Any) -> list[str]:
-    return list(
-        session.scalars(
-            select(column)
-            .where(
-                Participant.organization_id == org.id,
-                Participant.status != "deleted",
-                column != "",
-            )
-            .distinct()
-            .order_by(column)
+@dataclass(frozen=True)
+class FilterChoices:
+    """The department and site filter lists, and how many (non-deleted) people there are."""
+
+    departments: list[str]
+    sites: list[str]
+    everyone: int
+
+
+def filter_choices(session: Session, org: Organization) -> FilterChoices:
+    """Both filter lists and the unfiltered count from one pass over the participants.
+
+    One GROUP BY (department, site) instead of a SELECT DISTINCT per list plus a count:
+    each of those read every participant of the organization, on every view of the page.
+    The lists keep the database's collation order (ORDER BY, and a rank for the sites).
+    """
+    rows = session.execute(
+        select(
+            Participant.department,
+            Participant.site,
+            func.count(),
+            func.dense_rank().over(order_by=Participant.site),
         )
+        .where(Participant.organization_id == org.id, Participant.status != "deleted")
+        .group_by(Participant.department, Participant.site)
+        .order_by(Participant.department)
+    ).all()
+    departments = list(dict.fromkeys(department for department, _, _, _ in rows if department))
+    site_rank = {site: rank for _, site, _, rank in rows if site}
+    return FilterChoices(
+        departments=departments,
+        sites=sorted(site_rank, key=site_rank.__getitem__),
+        everyone=sum(count for _, _, count, _ in rows),
     )
 
 
@@ -168,14 +199,17 @@ def participant_list(
         q=q, role=role, department=department, site=site, status=status
     )
     number = parse_page(page_number)
-    total = session.scalar(
-        select(func.count()).select_from(Participant).where(*filters.conditions(org))
-    ) or 0
+    choices = filter_choices(session, org)
+    total = choices.everyone
+    if filters.active:
+        counted = select(func.count()).select_from(Participant).where(*filters.conditions(org))
+        total = session.scalar(counted) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(number, pages)
     people = list(
         session.scalars(
             filtered(org, filters)
+            .options(load_only(*TABLE_COLUMNS))
             .order_by(Participant.full_name, Participant.id)
             .limit(PAGE_SIZE)
             .offset((number - 1) * PAGE_SIZE)
@@ -206,8 +240,8 @@ def participant_list(
             "next_query": filters.query_string(page=number + 1) if number < pages else "",
             "export_query": filters.query_string(),
             "roles": ROLE_LABELS,
-            "departments": _choices(session, org, Participant.department),
-            "sites": _choices(session, org, Participant.site),
+            "departments": choices.departments,
+            "sites": choices.sites,
             "statuses": STATUSES,
         },
         section="participants",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.db import utcnow
@@ -34,19 +35,34 @@ PROFILE_FIELDS = (
 CONSENT_FIELDS = ("include_in_exports", "accepts_introductions")
 
 
+@lru_cache(maxsize=1)
+def _organization_by_slug() -> Select[tuple[Organization]]:
+    # Built once: every public page looks its programme up, and building the statement and
+    # its cache key each time cost about as much CPU as running it.
+    return select(Organization).where(Organization.slug == bindparam("slug"))
+
+
+@lru_cache(maxsize=1)
+def _participant_by_email() -> Select[tuple[Participant]]:
+    return (
+        select(Participant)
+        .where(
+            Participant.organization_id == bindparam("organization_id"),
+            Participant.email == bindparam("email"),
+        )
+        .options(selectinload(Participant.avoid_entries))
+    )
+
+
 def get_organization(session: Session, slug: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.slug == slug))
+    org = session.scalar(_organization_by_slug(), {"slug": slug})
     if org is None:
         raise NotFound(f"There is no Coffee Rounds programme called '{slug[:64]}'.")
     return org
 
 
 def find_by_email(session: Session, org: Organization, email: str) -> Participant | None:
-    return session.scalar(
-        select(Participant)
-        .where(Participant.organization_id == org.id, Participant.email == email)
-        .options(selectinload(Participant.avoid_entries))
-    )
+    return session.scalar(_participant_by_email(), {"organization_id": org.id, "email": email})
 
 
 def get_participant(session: Session, org: Organization, participant_id: int) -> Participant:

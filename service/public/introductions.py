@@ -17,17 +17,17 @@ from starlette.background import BackgroundTask
 
 from service.db import utcnow
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, LinkExpired, LinkInvalid
+from service.errors import InvalidInput
 from service.introductions import MAX_OPEN_REQUESTS, requests
 from service.introductions import links as intro_links
 from service.introductions.emails import describe
 from service.introductions.meeting import can_say_met
 from service.links import LinkSigner
 from service.models import IntroductionRequest, Organization, Participant
-from service.participants import flows, service
+from service.participants import flows
+from service.public.emailed_links import MemberLinkDep
 from service.public.forms import NO_STORE, PostedForm
-from service.public.join import link_problem
-from service.public.member import member_path, read_member_token
+from service.public.member import member_path
 from service.rounds.timing import format_local
 from service.templating import render
 
@@ -153,17 +153,12 @@ def _page(
 @router.get("/o/{org_slug}/my/{token}/introductions", response_class=HTMLResponse)
 def introductions_page(
     request: Request,
-    org_slug: str,
-    token: str,
+    member: MemberLinkDep,
     session: SessionDep,
     links: LinksDep,
     done: str = "",
 ) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
+    org, participant, token = member.org, member.participant, member.token
     return _page(request, session, links, org, participant, token, flash=FLASHES.get(done, ""))
 
 
@@ -183,18 +178,13 @@ def _see_other(url: str, keys: list[str] | None = None, request: Request | None 
 )
 def introductions_submit(
     request: Request,
-    org_slug: str,
-    token: str,
     posted: PostedForm,
+    member: MemberLinkDep,
     session: SessionDep,
     settings: SettingsDep,
     links: LinksDep,
 ) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
+    org, participant, token = member.org, member.participant, member.token
     values = {
         name: value if isinstance(value := posted.get(name), str) else ""
         for name in requests.FIELDS
@@ -216,26 +206,14 @@ def introductions_submit(
             status_code=422,
         )
     done = "asked" if created.request.status == "open" else "unmatched"
-    url = f"{member_path(org, token, 'introductions')}?done={done}"
+    url = f"{member.path('introductions')}?done={done}"
     return _see_other(url, created.email_keys, request)
 
 
 @router.post(
     "/o/{org_slug}/my/{token}/introductions/{request_id}/cancel", dependencies=[CsrfChecked]
 )
-def introductions_cancel(
-    request: Request,
-    org_slug: str,
-    token: str,
-    request_id: int,
-    session: SessionDep,
-    links: LinksDep,
-) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    cancelled = requests.cancel_request(session, participant, request_id)
+def introductions_cancel(request_id: int, member: MemberLinkDep, session: SessionDep) -> Response:
+    cancelled = requests.cancel_request(session, member.participant, request_id)
     done = "cancelled" if cancelled else "closed"
-    return _see_other(f"{member_path(org, token, 'introductions')}?done={done}")
+    return _see_other(f"{member.path('introductions')}?done={done}")

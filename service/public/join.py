@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from service.db import commits_in_handler
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
 from service.errors import InvalidInput, LinkExpired, LinkInvalid
 from service.models import Organization
@@ -47,6 +48,7 @@ def join_form(request: Request, org_slug: str, session: SessionDep) -> HTMLRespo
     dependencies=[SignupRateLimited, CsrfChecked],
     response_class=HTMLResponse,
 )
+@commits_in_handler
 def join_submit(
     request: Request,
     org_slug: str,
@@ -110,6 +112,7 @@ def confirm_page(
 
 
 @router.post("/o/{org_slug}/confirm/{token}", dependencies=[CsrfChecked])
+@commits_in_handler
 def confirm_submit(
     request: Request,
     org_slug: str,

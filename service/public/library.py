@@ -13,16 +13,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.deps import CsrfChecked, LinksDep, SessionDep
-from service.errors import LinkExpired, LinkInvalid, NotFound
+from service.deps import CsrfChecked, SessionDep
+from service.errors import NotFound
 from service.library import search as library_search
 from service.library import service as library
 from service.library.search import LibraryFilters
 from service.models import Participant, Resource
-from service.participants import service as participants
+from service.public.emailed_links import MemberLinkDep
 from service.public.forms import NO_STORE, PostedForm
-from service.public.join import link_problem
-from service.public.member import member_path, read_member_token
 from service.public.round_common import error_page, form_text
 from service.templating import render
 
@@ -70,10 +68,8 @@ def resource_cards(
 @router.get("/o/{org_slug}/my/{token}/library", response_class=HTMLResponse)
 def library_page(
     request: Request,
-    org_slug: str,
-    token: str,
+    member: MemberLinkDep,
     session: SessionDep,
-    links: LinksDep,
     q: str = "",
     tag: str = "",
     topic: str = "",
@@ -81,16 +77,12 @@ def library_page(
     done: str = "",
     page_number: Annotated[str, Query(alias="page")] = "1",
 ) -> Response:
-    org = participants.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
+    org, participant = member.org, member.participant
     filters = LibraryFilters.from_query(q=q, tag=tag, topic=topic, sort=sort)
     number = library_search.parse_page(page_number)
     found = library_search.search(session, org, filters, page=number)
     voted = library.voted_ids(session, participant, [r.id for r, _ in found.items])
-    base = member_path(org, token)
+    base = member.path()
     context = {
         "org": org,
         "participant": participant,
@@ -115,18 +107,12 @@ def library_page(
 )
 def mark_useful(
     request: Request,
-    org_slug: str,
-    token: str,
     resource_id: int,
     posted: PostedForm,
+    member: MemberLinkDep,
     session: SessionDep,
-    links: LinksDep,
 ) -> Response:
-    org = participants.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
+    org, participant = member.org, member.participant
     try:
         resource = library.visible_resource(session, org, resource_id)
     except NotFound as exc:
@@ -142,5 +128,5 @@ def mark_useful(
     )
     page = library_search.parse_page(form_text(posted, "page") or "1")
     query = filters.query_string(page=page if page > 1 else 0, done=code)
-    url = f"{member_path(org, token, 'library')}?{query}#resource-{resource.id}"
+    url = f"{member.path('library')}?{query}#resource-{resource.id}"
     return RedirectResponse(url, status_code=303, headers=NO_STORE)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.db import commits_in_handler
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, LinkExpired, LinkInvalid, NotFound
-from service.links import LinkSigner
+from service.errors import InvalidInput, NotFound
 from service.models import Organization, Participant
-from service.participants import flows, service
+from service.participants import service
 from service.public import forms
+from service.public.emailed_links import ManageLinkDep, manage_link_reader, read_link
 from service.public.forms import NO_STORE, PostedForm, ProfileForm
-from service.public.join import link_problem
 from service.public.member import member_path, member_token
 from service.templating import render
 
@@ -71,31 +71,14 @@ def _back(org: Organization, token: str, done: str) -> RedirectResponse:
     )
 
 
-def _holder(
-    session: SessionDep, settings: SettingsDep, links: LinkSigner, org: Organization, token: str
-) -> Participant:
-    return flows.participant_from_link(session, settings, links, org, token, purpose="manage")
-
-
 @router.get("/o/{org_slug}/manage/{token}", response_class=HTMLResponse)
-def manage_page(
-    request: Request,
-    org_slug: str,
-    token: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    links: LinksDep,
-    done: str = "",
-) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = _holder(session, settings, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    return _page(request, org, participant, token, flash=FLASH_MESSAGES.get(done, ""))
+def manage_page(request: Request, holder: ManageLinkDep, done: str = "") -> Response:
+    flash = FLASH_MESSAGES.get(done, "")
+    return _page(request, holder.org, holder.participant, holder.token, flash=flash)
 
 
 @router.post("/o/{org_slug}/manage/{token}/{action}", dependencies=[CsrfChecked])
+@commits_in_handler
 def manage_action(
     request: Request,
     org_slug: str,
@@ -106,13 +89,11 @@ def manage_action(
     settings: SettingsDep,
     links: LinksDep,
 ) -> Response:
-    org = service.get_organization(session, org_slug)
     if action not in ACTIONS:
         raise NotFound("There is no such page.")
-    try:
-        participant = _holder(session, settings, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
+    # Read here, not as a dependency: an unknown action is a 404 whatever the link.
+    holder = read_link(request, session, links, org_slug, token, manage_link_reader(settings))
+    org, participant = holder.org, holder.participant
 
     if action == "profile":
         form, profile = forms.parse_profile(posted, email=participant.email)

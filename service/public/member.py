@@ -11,8 +11,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.deps import LinksDep, SessionDep
-from service.errors import LinkExpired, LinkInvalid
 from service.member_links import (  # noqa: F401  (re-exported for the member pages)
     MEMBER_LINK_SECONDS,
     member_path,
@@ -20,22 +18,14 @@ from service.member_links import (  # noqa: F401  (re-exported for the member pa
     member_url,
     read_member_token,
 )
-from service.participants import service
+from service.public.emailed_links import MemberLinkDep
 from service.public.forms import NO_STORE
-from service.public.join import link_problem
 from service.templating import render
 
 router = APIRouter()
 
 
 @router.get("/o/{org_slug}/my/{token}", response_class=HTMLResponse)
-def member_home(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
-) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    context = {"org": org, "participant": participant, "base": member_path(org, token)}
+def member_home(request: Request, member: MemberLinkDep) -> Response:
+    context = {"org": member.org, "participant": member.participant, "base": member.path()}
     return render(request, "public/member_home.html", context, headers=NO_STORE)

@@ -13,49 +13,34 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.deps import LinksDep, SessionDep
-from service.errors import LinkExpired, LinkInvalid
-from service.participants import service
+from service.deps import SessionDep
 from service.participation import participation_record
 from service.participation.csv_output import own_record_csv
+from service.public.emailed_links import MemberLinkDep
 from service.public.forms import NO_STORE
-from service.public.join import link_problem
-from service.public.member import member_path, read_member_token
 from service.templating import render
 
 router = APIRouter()
 
 
 @router.get("/o/{org_slug}/my/{token}/record", response_class=HTMLResponse)
-def record_page(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
-) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    record = participation_record(session, org, participant)
+def record_page(request: Request, member: MemberLinkDep, session: SessionDep) -> Response:
+    org = member.org
+    record = participation_record(session, org, member.participant)
     context = {
         "org": org,
         "record": record,
         "totals": record.totals,
-        "base": member_path(org, token),
+        "base": member.path(),
         "printed_on": datetime.now(ZoneInfo(org.timezone)).strftime("%d %B %Y").lstrip("0"),
     }
     return render(request, "public/record.html", context, headers=NO_STORE)
 
 
 @router.get("/o/{org_slug}/my/{token}/record.csv")
-def record_csv(
-    request: Request, org_slug: str, token: str, session: SessionDep, links: LinksDep
-) -> Response:
-    org = service.get_organization(session, org_slug)
-    try:
-        participant = read_member_token(session, links, org, token)
-    except (LinkExpired, LinkInvalid) as exc:
-        return link_problem(request, org, exc)
-    record = participation_record(session, org, participant)
+def record_csv(member: MemberLinkDep, session: SessionDep) -> Response:
+    org = member.org
+    record = participation_record(session, org, member.participant)
     today = datetime.now(ZoneInfo(org.timezone)).date().isoformat()
     filename = f"coffee-rounds-record-{org.slug}-{today}.csv"
     return Response(
