@@ -58,19 +58,28 @@ def _codes(values: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _typical_good_similarity(sim: np.ndarray, k: int = 3) -> float:
+def _typical_good_similarity(sim: np.ndarray, can_meet: np.ndarray | None = None,
+                             k: int = 3) -> float:
     """Mean of each person's k-th best similarity: the cosine a "good match" has here.
 
     Interest cosines are small and cohort-dependent (0.05-0.3 with many distinct interests);
     dividing by this puts the interest term in units of a good match, comparable with the
-    0/1 mix and department terms whatever the vocabulary.
+    0/1 mix and department terms whatever the vocabulary. With ``can_meet`` (pairs sharing a
+    30-minute window) only partners one can meet count: when availability is sparse, the
+    best matches of the whole cohort are mostly out of reach, and measuring "good" by them
+    would shrink the interest term exactly where every shared interest is hardest to find.
     """
     n = sim.shape[0]
     if n <= k:
         return 1.0
-    off = sim - np.diag(np.diag(sim))
+    off = np.array(sim, dtype=np.float64)
+    np.fill_diagonal(off, -np.inf)
     kth = np.partition(off, n - k, axis=1)[:, n - k]
-    value = float(kth.mean())
+    if can_meet is not None:
+        reachable = np.partition(np.where(can_meet, off, -np.inf), n - k, axis=1)[:, n - k]
+        # Someone with fewer than k partners to meet keeps the cohort-wide measure.
+        kth = np.where(np.isfinite(reachable), reachable, kth)
+    value = float(np.maximum(kth, 0.0).mean())
     return value if value > 1e-6 else 1.0
 
 
@@ -137,15 +146,17 @@ class CohortFeatures:
     def affinity(self, idx: np.ndarray, weights: MatchWeights) -> np.ndarray:
         """Dense symmetric pairwise affinity among ``idx`` (diagonal zero), float64.
 
-        Terms: interests cosine; can-teach/wants-to-learn matches in either direction (at most
-        2 counted); mentor-offers with mentee-seeks; senior with trainee; different department
-        (and, at half weight, specialty); minus a penalty for pairs with no common window.
+        Terms: interests cosine (in units of a good match among the partners one can meet);
+        can-teach/wants-to-learn matches in either direction (at most 2 counted); mentor-offers
+        with mentee-seeks; senior with trainee; different department (and, at half weight,
+        specialty); minus a penalty for pairs with no common window.
         """
         idx = np.asarray(idx, dtype=np.int64)
         w = np.zeros((len(idx), len(idx)), dtype=np.float64)
         if weights.interests:
             sim = self.interest_similarity(idx)
-            w += weights.interests * sim / _typical_good_similarity(sim)
+            w += weights.interests * sim / _typical_good_similarity(sim, self.pair_time_overlap(
+                idx))
         if weights.teaching:
             t, lrn = self.teach[idx], self.learn[idx]
             cross = np.asarray((t @ lrn.T).todense(), dtype=np.float64)

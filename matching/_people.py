@@ -263,7 +263,8 @@ class MatchWeights:
     ----------
     interests : float, default=1.0
         Times the TF-IDF cosine similarity of interests and goals, divided by the cohort's
-        typical good-match similarity (mean 3rd-best cosine), so 1.0 means "a good match".
+        typical good-match similarity (mean 3rd-best cosine among the partners one shares a
+        30-minute window with), so 1.0 means "a good match one can meet".
     teaching : float, default=0.5
         Per can-teach/wants-to-learn match (either direction, at most 2 counted per pair).
     mentoring : float, default=0.5

@@ -30,7 +30,7 @@ from ._mix_bound import max_mixed_groups, meeting_pools
 from ._partition import forbidden_pairs_used, partition
 from ._repair import repair_groups
 
-__all__ = ["repair_mix_by_pools"]
+__all__ = ["fewest_groups_without_window", "repair_mix_by_pools"]
 
 #: Cost of releasing a group: one, plus this much for the cohort's strongest group (scaled
 #: by its affinity), so strong groups are kept unless nothing else reaches the target. Tuned
@@ -76,7 +76,7 @@ class _Programme:
 
 def _plan(groups: list[list[int]], pools: np.ndarray, window: np.ndarray, mixed: np.ndarray,
           release: np.ndarray, senior: np.ndarray, trainee: np.ndarray, sizes: list[int],
-          target: int, time_limit: float | None
+          min_windows: int, target: int, time_limit: float | None
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(kept groups, pool per person or -1, groups per pool and size), or None."""
     n = pools.shape[1]
@@ -119,12 +119,12 @@ def _plan(groups: list[list[int]], pools: np.ndarray, window: np.ndarray, mixed:
                              np.tile(np.arange(n_sizes), n_pools)]),
              np.concatenate([keep_cols, count_cols]),
              np.ones(n_groups + len(count_cols)), wanted, wanted)
-    # No fewer groups with a common window, and at least ``target`` mixed groups.
+    # At least ``min_windows`` groups with a common window and ``target`` mixed groups.
     windowed = count_cols[count_pool < n_pools - 1]
     prog.add(np.zeros(n_groups + len(windowed), dtype=np.int64),
              np.concatenate([keep_cols, windowed]),
              np.concatenate([window.astype(float), np.ones(len(windowed))]),
-             [float(window.sum())], [np.inf])
+             [float(min_windows)], [np.inf])
     prog.add(np.zeros(n_groups + n_pools, dtype=np.int64), np.concatenate([keep_cols, mix_cols]),
              np.concatenate([mixed.astype(float), ones]), [float(target)], [np.inf])
     cost = np.zeros(n_vars)
@@ -146,9 +146,25 @@ def _plan(groups: list[list[int]], pools: np.ndarray, window: np.ndarray, mixed:
             solution[off_count:off_mix].reshape(n_pools, n_sizes))
 
 
+def fewest_groups_without_window(starts: np.ndarray, senior: np.ndarray, trainee: np.ndarray,
+                                 sizes: list[int], *, at_most: int,
+                                 time_limit: float | None = None) -> tuple[int, int | None]:
+    """The fewest groups without a common window any grouping with these sizes can have (up
+    to ``at_most``), and the most mixed groups possible then (``matching._mix_bound``; both
+    ignore forbidden pairs). ``(at_most, None)`` when the programme finds nothing below."""
+    limit = 60.0 if time_limit is None else time_limit
+    for without in range(at_most + 1):
+        bound = max_mixed_groups(starts, senior, trainee, sizes, max_without_window=without,
+                                 time_limit=limit)
+        if bound is not None:
+            return without, bound
+    return at_most, None
+
+
 def repair_mix_by_pools(groups: list[list[int]], starts: np.ndarray, weights: np.ndarray,
                         forbidden: np.ndarray, *, senior: np.ndarray, trainee: np.ndarray,
-                        min_size: int = 3, share: float = 0.95, seed: int = 0,
+                        min_size: int = 3, share: float = 0.95,
+                        max_without_window: int | None = None, seed: int = 0,
                         time_limit: float | None = None) -> list[list[int]]:
     """Release as little as possible to mix ``share`` of what the cohort allows; never worse.
 
@@ -166,6 +182,9 @@ def repair_mix_by_pools(groups: list[list[int]], starts: np.ndarray, weights: np
     min_size : int, default=3
     share : float, default=0.95
         Target share of the most mixed groups possible with no more groups lacking a window.
+    max_without_window : int, optional
+        Also bring the groups without a common window down to this many (e.g. the fewest
+        possible, :func:`fewest_groups_without_window`); None: no more than now.
     seed : int, default=0
         Seed of the regrouping optimizer.
     time_limit : float, optional
@@ -181,13 +200,18 @@ def repair_mix_by_pools(groups: list[list[int]], starts: np.ndarray, weights: np
     senior, trainee = np.asarray(senior, bool), np.asarray(trainee, bool)
     before = _quality(groups, starts, forbidden, senior, trainee)
     sizes = sorted({len(g) for g in groups})
-    if len(groups) < 2 or not before[2] or sizes[0] < 2:
+    if len(groups) < 2 or sizes[0] < 2:
+        return given
+    without = before[1] if max_without_window is None else min(before[1], max_without_window)
+    if without == before[1] and not before[2]:
         return given
     bound = max_mixed_groups(starts, senior, trainee, [len(g) for g in groups],
-                             max_without_window=before[1],
+                             max_without_window=without,
                              time_limit=60.0 if time_limit is None else time_limit)
+    if bound is None:  # fewer windowless groups than possible were asked for
+        return given
     target = math.ceil(share * bound) if bound else 0
-    if len(groups) - before[2] >= target:
+    if without == before[1] and len(groups) - before[2] >= target:
         return given
     window = np.array([np.logical_and.reduce(starts[g], axis=0).any() for g in groups])
     mixed = np.array([senior[g].any() and trainee[g].any() for g in groups])
@@ -195,7 +219,7 @@ def repair_mix_by_pools(groups: list[list[int]], starts: np.ndarray, weights: np
     spread = max(float(np.ptp(affinity)), 1e-9)
     release = 1.0 + _RELEASE_AFFINITY * (affinity - affinity.min()) / spread
     plan = _plan(groups, meeting_pools(starts, sizes[0]), window, mixed, release, senior,
-                 trainee, sizes, target, time_limit)
+                 trainee, sizes, len(groups) - without, target, time_limit)
     if plan is None:
         return given
     kept, assigned, per_pool = plan

@@ -6,6 +6,7 @@ repeats when avoidable), then a common time, then affinity; topics and reasons c
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -20,8 +21,10 @@ from ._people import MatchWeights, PastGroup, Person, Topic, check_month
 from ._repair import repair_groups
 from ._repair3 import repair_groups_three_way
 from ._repair_chain import repair_groups_chain
-from ._repair_mix import repair_mix_by_pools
+from ._repair_mix import fewest_groups_without_window, repair_mix_by_pools
+from ._repair_polish import polish_groups
 from ._repair_seats import repair_groups_by_seats
+from ._repair_swaps import tabu_swap_groups
 from ._result import MatchedGroup, RoundResult, RoundStats
 from ._round_plan import planned_round
 from ._topics import choose_topics, starters_for
@@ -259,15 +262,38 @@ class RoundMatcher:
                                     trainee=features.trainee[idx] > 0, min_size=self.min_size,
                                     seed=self.random_state, deadline=deadline)
         found = self._seats(found, idx, features, base, keep_apart, budget)
+        # Once windows are held exactly, a bonus for pairs whose free times coincide only
+        # crowds out shared interests: the last passes use the affinity without it.
+        settled = base - aff + features.affinity(idx, dataclasses.replace(
+            weights, no_common_time=0.0))
+        senior, trainee = features.senior[idx] > 0, features.trainee[idx] > 0
         if len(idx) <= _POOL_MIX_LIMIT:
-            # Still short of 95% of the mixes the cohort's windows allow: re-plan exactly.
-            mixed = repair_mix_by_pools(found, features.starts[idx], base, keep_apart,
-                                        senior=features.senior[idx] > 0,
-                                        trainee=features.trainee[idx] > 0,
-                                        min_size=self.min_size, seed=self.random_state,
-                                        time_limit=budget)
+            # More groups without a window than the cohort needs, or short of 95% of the mixes
+            # its windows allow: re-plan exactly by pools.
+            lacking = sum(not np.logical_and.reduce(features.starts[idx[g]], axis=0).any()
+                          for g in found)
+            fewest, _ = fewest_groups_without_window(
+                features.starts[idx], senior, trainee, [len(g) for g in found],
+                at_most=lacking, time_limit=budget)
+            mixed = repair_mix_by_pools(found, features.starts[idx], settled, keep_apart,
+                                        senior=senior, trainee=trainee,
+                                        min_size=self.min_size, max_without_window=fewest,
+                                        seed=self.random_state, time_limit=budget)
             if mixed is not found:
                 found = self._seats(mixed, idx, features, base, keep_apart, budget, rounds=30)
+        deadline = None if budget is None else time.perf_counter() + max(0.2 * budget, 0.2)
+        found = polish_groups(found, features.starts[idx], settled, keep_apart, senior=senior,
+                              trainee=trainee, min_size=self.min_size, deadline=deadline)
+        if len(idx) <= _POOL_MIX_LIMIT:
+            # Past the pair-split optimum through exchanges that first lose a little (each
+            # step scores all n^2 swaps, so only for small blocks).
+            deadline = None if budget is None else time.perf_counter() + max(0.3 * budget, 0.2)
+            swapped = tabu_swap_groups(found, features.starts[idx], settled, keep_apart,
+                                       senior=senior, trainee=trainee, seed=self.random_state,
+                                       deadline=deadline)
+            found = polish_groups(swapped, features.starts[idx], settled, keep_apart,
+                                  senior=senior, trainee=trainee, min_size=self.min_size,
+                                  deadline=deadline)
         return found, aff, features.interest_similarity(idx)
 
     def _seats(self, found: list[list[int]], idx: np.ndarray, features: CohortFeatures,
