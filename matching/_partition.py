@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +19,11 @@ from matching._opt_exact import MAX_EXACT_N, exact_free_count, exact_with_bounds
 from matching._opt_runner import plan_group_counts, run_search
 
 __all__ = ["forbidden_pairs_used", "partition", "partition_score"]
+
+#: Searches from further seeds while a result still uses a forbidden pair, for n up to
+#: MAX_RESTART_N (each costs well under a second there).
+FORBIDDEN_RESTARTS = 8
+MAX_RESTART_N = 64
 
 #: Share of the budget spent choosing the number of groups when the caller leaves it open.
 PILOT_SHARE = 0.2
@@ -98,7 +103,10 @@ def partition(
         return _ordered(exact_free_count(combined, min_size, max_size))
     deadline = None if time_limit is None else started + time_limit
     if group_bounds is not None:
-        labels = run_search(combined, sizes_low, sizes_high, seed=seed, deadline=deadline)
+        labels = _fewest_forbidden(
+            lambda s: run_search(combined, sizes_low, sizes_high, seed=s, deadline=deadline),
+            combined, banned, seed, deadline,
+        )
         return [sorted(np.flatnonzero(labels == g).tolist()) for g in range(len(bounds))]
     counts = plan_group_counts(
         matrix, min_size, max_size, has_forbidden=banned is not None and bool(banned.any())
@@ -108,11 +116,49 @@ def partition(
         count = _pilot_group_count(combined, counts, min_size, max_size, seed, started, deadline)
     low = np.full(count, min_size, dtype=np.int64)
     high = np.full(count, max_size, dtype=np.int64)
-    best_labels = run_search(
-        combined, low, high, seed=seed, deadline=deadline, work_share=1.0 - PILOT_SHARE
+    best_labels = _fewest_forbidden(
+        lambda s: run_search(
+            combined, low, high, seed=s, deadline=deadline, work_share=1.0 - PILOT_SHARE
+        ),
+        combined, banned, seed, deadline,
     )
     groups = [np.flatnonzero(best_labels == g).tolist() for g in range(int(best_labels.max()) + 1)]
     return _ordered(groups)
+
+
+def _fewest_forbidden(
+    search: Callable[[int], np.ndarray],
+    combined: np.ndarray,
+    banned: np.ndarray | None,
+    seed: int,
+    deadline: float | None,
+) -> np.ndarray:
+    """The search's labels; while they still hold a forbidden pair, more searches from other
+    seeds (small ``n`` only, where each costs a fraction of a second), best kept.
+
+    Dense forbidden matrices can leave a single tabu run in a basin that needs one forbidden
+    pair, although a partition without any exists (hypothesis found one at n = 16).
+    """
+    labels = search(seed)
+    if banned is None or combined.shape[0] > MAX_RESTART_N:
+        return labels
+    best, best_key = labels, _forbidden_key(combined, banned, labels)
+    for k in range(1, FORBIDDEN_RESTARTS + 1):
+        if best_key[0] == 0 or (deadline is not None and time.time() > deadline - 1.0):
+            break
+        labels = search(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
+        key = _forbidden_key(combined, banned, labels)
+        if key < best_key:
+            best, best_key = labels, key
+    return best
+
+
+def _forbidden_key(
+    combined: np.ndarray, banned: np.ndarray, labels: np.ndarray
+) -> tuple[int, float]:
+    """(forbidden pairs used, -value): smaller is better."""
+    same = labels[:, None] == labels[None, :]
+    return int(np.triu(banned & same, 1).sum()), -_labels_value(combined, labels)
 
 
 def _pilot_group_count(
