@@ -20,6 +20,10 @@ import numpy as np
 TOP_CANDIDATES = 4
 #: Up to this size every row is evaluated each iteration; above it a random tenth.
 FULL_NEIGHBOURHOOD_N = 120
+#: Tabu tenure: ``n / TENURE_DIVISOR`` (at least 2, at most TENURE_CAP) plus a random extra of
+#: up to the same amount.
+TENURE_DIVISOR = 20
+TENURE_CAP = 50
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,7 @@ def tabu_search(
     labels: np.ndarray,
     rng: np.random.Generator,
     budget: SearchBudget,
+    tenure_divisor: int = TENURE_DIVISOR,
 ) -> tuple[np.ndarray, float, int]:
     """Improve ``labels`` (sizes already within bounds); return best labels, score, iterations.
 
@@ -222,7 +227,7 @@ def tabu_search(
     score = 0.5 * float(state.own.sum())
     best_score, best_labels = score, labels.copy()
     sample_size = n if n <= FULL_NEIGHBOURHOOD_N else max(32, n // 10)
-    tenure_base = max(2, min(n // 20, 50))
+    tenure_base = max(2, min(n // tenure_divisor, TENURE_CAP))
     tolerance = 1e-9 * (1.0 + float(np.abs(C).max()))
     stall = 0
     iteration = 0

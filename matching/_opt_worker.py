@@ -1,9 +1,10 @@
 """One seed of the heuristic search, runnable in-process or in a child interpreter.
 
 Chooses the engine: exact two-group re-splits (``_opt_pairs``) for many small groups with
-uniform bounds, where a full tabu iteration (cost ~ n x groups) would be too slow; a memetic
-search (crossover + tabu, ``_opt_memetic``) for groups of 7 or more, the MDGP benchmark regime
-of few large groups; restarted tabu search (``_opt_tabu``) otherwise.
+uniform bounds, where a full tabu iteration (cost ~ n x groups) would be too slow; iterated
+tabu search (long runs, perturbed restarts from the best, ``_opt_ils``) for groups of 7 or
+more, the MDGP benchmark regime of few large groups; restarted tabu search (``_opt_tabu``)
+otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 
 import numpy as np
 
-from matching._opt_memetic import memetic_search
+from matching._opt_ils import iterated_tabu_search
 from matching._opt_pairs import pair_search
 from matching._opt_tabu import (
     FULL_NEIGHBOURHOOD_N,
@@ -27,8 +28,8 @@ from matching._opt_tabu import (
 #: Pair re-splits are used from this many groups on (with uniform bounds up to PAIR_MAX_SIZE).
 PAIR_MIN_GROUPS = 150
 PAIR_MAX_SIZE = 6
-#: Size bounds reaching this (the MDGP benchmark regime of few large groups) use the memetic
-#: search; the product's groups of 3-4 keep the restarted tabu search.
+#: Size bounds reaching this (the MDGP benchmark regime of few large groups) use the iterated
+#: tabu search; the product's groups of 3-4 keep the restarted tabu search.
 MEMETIC_MIN_SIZE = 7
 #: Tabu restarts in a row that fail to beat the best before one seed gives up early.
 MAX_FRUITLESS_RESTARTS = 3
@@ -75,7 +76,7 @@ def solve_one_seed(
     mean_weight = float(C.sum() / (n * (n - 1))) if n > 1 else 0.0
     sizes = target_sizes(lower, upper, n, mean_weight)
     if int(upper.max()) >= MEMETIC_MIN_SIZE:
-        return memetic_search(C, lower, upper, sizes, rng, deadline, max_iterations)
+        return iterated_tabu_search(C, lower, upper, sizes, rng, deadline, max_iterations)
     best_score, best_labels = -np.inf, greedy_start(C, sizes, rng)
     used, fruitless = 0, 0
     # Multi-start: a stagnating tabu run is restarted from a fresh greedy start (seeds differ

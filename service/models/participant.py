@@ -35,6 +35,10 @@ class Participant(Base):
         CheckConstraint(f"mentoring IN {MENTORING}", "mentoring"),
         # The dashboard's participant list, by name: any page without sorting everyone.
         Index("ix_participant_org_name", "organization_id", "full_name", "id"),
+        # The list's filter choices and total (department, site, count) without the wide rows.
+        Index(
+            "ix_participant_org_department_site", "organization_id", "department", "site", "status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,11 +1,12 @@
 """Internal search engines behind ``partition``: split tables, pair search, size targets,
-the memetic search for large groups (descent, crossover)."""
+the searches for large groups (descent, crossover, memetic and iterated tabu)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from matching._opt_ils import iterated_tabu_search, perturbed
 from matching._opt_memetic import batch_descent, crossover, memetic_search
 from matching._opt_pairs import pair_search, split_table
 from matching._opt_tabu import SearchBudget, greedy_start, labels_score, target_sizes
@@ -105,6 +106,35 @@ def test_memetic_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() ->
 
     def run() -> tuple[float, np.ndarray]:
         return memetic_search(weights, lower, upper, sizes, np.random.default_rng(5), None, 6000)
+
+    score, labels = run()
+    counts = np.bincount(labels, minlength=lower.size)
+    assert np.all(counts >= lower) and np.all(counts <= upper)
+    assert score == pytest.approx(labels_score(weights, labels))
+    greedy = labels_score(weights, greedy_start(weights, sizes, np.random.default_rng(5)))
+    assert score > greedy * 1.05
+    again_score, again = run()
+    assert again_score == score and np.array_equal(labels, again)
+
+
+def test_perturbed_swaps_disjoint_pairs_and_keeps_sizes() -> None:
+    labels = np.repeat(np.arange(4), 10)
+    result = perturbed(labels, 5, np.random.default_rng(0))
+    assert np.array_equal(np.bincount(result, minlength=4), np.full(4, 10))
+    assert 0 < np.count_nonzero(result != labels) <= 10
+    assert np.array_equal(labels, np.repeat(np.arange(4), 10)), "input left unchanged"
+
+
+def test_iterated_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
+    n = 120
+    weights = mdgp_like(n, 4)
+    lower = np.array([8, 10, 12, 9, 10, 11, 8, 10, 12, 9])
+    upper = np.array([14, 13, 15, 12, 16, 13, 12, 14, 15, 13])
+    sizes = target_sizes(lower, upper, n, mean_weight=50.0)
+
+    def run() -> tuple[float, np.ndarray]:
+        rng = np.random.default_rng(5)
+        return iterated_tabu_search(weights, lower, upper, sizes, rng, None, 6000)
 
     score, labels = run()
     counts = np.bincount(labels, minlength=lower.size)

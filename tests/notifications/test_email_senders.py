@@ -62,6 +62,21 @@ def test_file_sender_accepts_bytes_and_keeps_every_message(tmp_path: Path) -> No
     assert all(name.endswith(".eml") and not name.startswith(".") for name in names)
 
 
+def test_file_name_names_the_message_id_only_from_the_headers(tmp_path: Path) -> None:
+    """Folded Message-IDs are unfolded; a "Message-ID:" line in the body is not a header."""
+    folded = message_bytes(_message()).replace(
+        b"Message-ID: <outbox-42@hospital.example>", b"Message-ID:\r\n <outbox-43@hospital.example>"
+    )
+    body_only = b"From: a@hospital.example\r\n\r\nMessage-ID: <in-the-body@x>\r\n"
+    for data in (folded, body_only):
+        FileSender(tmp_path).send(data, envelope_from="b@h.example", recipients=[RECIPIENT])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert sorted(name.split("-", 1)[1] for name in names) == [
+        "no-id.eml",
+        "outbox-43_hospital.example.eml",
+    ]
+
+
 def test_hostile_message_id_cannot_escape_the_directory(tmp_path: Path) -> None:
     data = message_bytes(_message()).replace(
         b"<outbox-42@hospital.example>", b"<../../etc/passwd@x>"
