@@ -5,7 +5,7 @@ from service.models.introductions import IntroductionAsk, IntroductionRequest
 from service.models.library import Resource, ResourceVote
 from service.models.organization import Organization
 from service.models.outbox import AuditEvent, OutboxMessage
-from service.models.participant import AvoidEntry, Participant
+from service.models.participant import AvoidEntry, Participant, ParticipantFacet
 from service.models.rounds import Feedback, MatchGroup, Membership, Round, Topic
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Participant",
+    "ParticipantFacet",
     "PasswordReset",
     "Resource",
     "ResourceVote",

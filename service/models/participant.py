@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -35,10 +36,6 @@ class Participant(Base):
         CheckConstraint(f"mentoring IN {MENTORING}", "mentoring"),
         # The dashboard's participant list, by name: any page without sorting everyone.
         Index("ix_participant_org_name", "organization_id", "full_name", "id"),
-        # The list's filter choices and total (department, site, count) without the wide rows.
-        Index(
-            "ix_participant_org_department_site", "organization_id", "department", "site", "status"
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,3 +100,25 @@ class AvoidEntry(Base):
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
 
     participant: Mapped[Participant] = relationship(back_populates="avoid_entries")
+
+
+class ParticipantFacet(Base):
+    """How many participants (deleted ones aside) an organization has per department and site.
+
+    Written only by database triggers on ``participant`` (migration 0005), in the same
+    transaction as the change, so it is always exact. The participant list reads its filter
+    choices and its total here: a scan of every profile row on each view cost 9 ms of
+    database CPU at 12,000 people, and an index on those columns stopped helping as soon as
+    edits cleared the visibility map. A count is the sum of ``people`` over its stripes
+    (PostgreSQL connections write different stripes, so signups never queue on one row).
+    """
+
+    __tablename__ = "participant_facet"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(120), primary_key=True)
+    site: Mapped[str] = mapped_column(String(120), primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    people: Mapped[int] = mapped_column(Integer)
