@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,14 @@ def install_handlers(app: FastAPI) -> None:
             headers=retry,
         )
 
+    def _try_again_later(request: Request, message: str) -> Response:
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        if wants_json(request):
+            body = {"detail": message, "code": "unavailable"}
+            return JSONResponse(body, status_code=503, headers=headers)
+        context = {"title": "Please try again in a minute", "message": message}
+        return render(request, "error.html", context, status_code=503, headers=headers)
+
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
         # The database is restarting or unreachable (or SQLite is locked): a clear 503 the
@@ -146,13 +155,19 @@ def install_handlers(app: FastAPI) -> None:
         # transaction was rolled back; in the rare case the commit itself was cut off, sending
         # the form again is safe (signups, confirmations and feedback are idempotent).
         log.warning("database unavailable: %s", first_line(exc.orig or exc))
-        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-        message = (
+        return _try_again_later(
+            request,
             "The service could not reach its database just now, so what you sent was probably "
-            "not saved. Please try again in a minute."
+            "not saved. Please try again in a minute.",
         )
-        if wants_json(request):
-            body = {"detail": message, "code": "unavailable"}
-            return JSONResponse(body, status_code=503, headers=headers)
-        context = {"title": "Please try again in a minute", "message": message}
-        return render(request, "error.html", context, status_code=503, headers=headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def _database_busy(request: Request, exc: PoolTimeout) -> Response:
+        # Every pooled connection stayed busy for the pool's whole timeout (a load far beyond
+        # what the server carries): nothing was written, so the same 503 and Retry-After.
+        log.warning("database busy: %s", first_line(exc))
+        return _try_again_later(
+            request,
+            "The service is very busy just now and did not save what you sent. "
+            "Please try again in a minute.",
+        )

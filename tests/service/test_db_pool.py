@@ -1,17 +1,23 @@
-"""Pooled PostgreSQL connections: tested after idling, not on every checkout."""
+"""The connection pool: tested after idling (PostgreSQL), and a 503 when it is exhausted."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+import service.main
 from service import db as service_db
+from service.config import Settings
 from service.db import make_engine
+from service.main import create_app
+from service.models import Organization
+from tests.service.test_api_signup import signup_body
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
-pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
 
 
 def _terminate(database_url: str, pid: int) -> None:
@@ -21,6 +27,7 @@ def _terminate(database_url: str, pid: int) -> None:
     admin.dispose()
 
 
+@needs_postgres
 def test_a_connection_killed_while_idle_is_replaced_before_use(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -36,6 +43,7 @@ def test_a_connection_killed_while_idle_is_replaced_before_use(
     engine.dispose()
 
 
+@needs_postgres
 def test_a_connection_in_use_a_moment_ago_is_not_pinged(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -54,3 +62,24 @@ def test_a_connection_in_use_a_moment_ago_is_not_pinged(
         connection.execute(text("SELECT 1"))
     assert len(pings) == 1
     engine.dispose()
+
+
+def test_a_request_that_waits_out_the_pool_gets_a_503_to_retry(
+    settings: Settings, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far beyond capacity, a visitor is told to try again (503), never shown a 500."""
+
+    def one_connection(url: str) -> object:
+        return make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+
+    monkeypatch.setattr(service.main, "make_engine", one_connection)
+    app = create_app(settings)
+    with TestClient(app) as client, app.state.engine.connect():  # the only connection, held
+        page = client.get(f"/o/{org.slug}/join")
+        api = client.post(f"/api/v1/organizations/{org.slug}/signups", json=signup_body())
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    assert "very busy" in page.text
+    assert api.status_code == 503
+    assert api.json()["code"] == "unavailable"
+    app.state.engine.dispose()
