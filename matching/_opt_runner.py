@@ -6,7 +6,8 @@ thread of a multi-threaded server, and it never re-imports the caller's ``__main
 stand-in ``matching`` package object skips the real ``matching/__init__.py``) and exchanges
 pickles over its pipes. Both results are awaited and the best is kept with a fixed tie-break
 (the parent's seed wins ties), so the answer never depends on which process finishes first. If
-the child cannot run, the parent's own result is used.
+the child cannot run, the parent's own result is used. For few large groups the two
+processes run different engines (see ``solve_one_seed``'s ``engine``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matching._opt_worker import iteration_budget, solve_one_seed
+from matching._opt_worker import CHILD_ENGINE, iteration_budget, solve_one_seed
 
 #: Below this many people one process is used: the search converges long before a child
 #: process (about 0.2 s to start and import NumPy) could contribute.
@@ -129,7 +130,9 @@ def run_search(
     use_two = parallel and n >= MIN_PARALLEL_N and enough_time
     child = None
     if use_two:
-        child = _start_child((C, lower, upper, worker_seeds[1], search_deadline, max_iterations))
+        child = _start_child(
+            (C, lower, upper, worker_seeds[1], search_deadline, max_iterations, CHILD_ENGINE)
+        )
     best_score, best_labels = solve_one_seed(
         C, lower, upper, worker_seeds[0], search_deadline, max_iterations
     )

@@ -1,16 +1,16 @@
 """Internal search engines behind ``partition``: split tables, pair search, size targets,
-the searches for large groups (descent, crossover, memetic and iterated tabu)."""
+the searches for large groups (descent, crossover, memetic, one long tabu run)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from matching._opt_ils import iterated_tabu_search, perturbed
+from matching._opt_long_tabu import long_tabu_search
 from matching._opt_memetic import batch_descent, crossover, memetic_search
 from matching._opt_pairs import pair_search, split_table
 from matching._opt_tabu import SearchBudget, greedy_start, labels_score, target_sizes
-from matching._opt_worker import uses_pair_search
+from matching._opt_worker import CHILD_ENGINE, MAIN_ENGINE, solve_one_seed, uses_pair_search
 
 
 @pytest.mark.parametrize(
@@ -117,15 +117,7 @@ def test_memetic_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() ->
     assert again_score == score and np.array_equal(labels, again)
 
 
-def test_perturbed_swaps_disjoint_pairs_and_keeps_sizes() -> None:
-    labels = np.repeat(np.arange(4), 10)
-    result = perturbed(labels, 5, np.random.default_rng(0))
-    assert np.array_equal(np.bincount(result, minlength=4), np.full(4, 10))
-    assert 0 < np.count_nonzero(result != labels) <= 10
-    assert np.array_equal(labels, np.repeat(np.arange(4), 10)), "input left unchanged"
-
-
-def test_iterated_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
+def test_long_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
     n = 120
     weights = mdgp_like(n, 4)
     lower = np.array([8, 10, 12, 9, 10, 11, 8, 10, 12, 9])
@@ -134,7 +126,7 @@ def test_iterated_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_see
 
     def run() -> tuple[float, np.ndarray]:
         rng = np.random.default_rng(5)
-        return iterated_tabu_search(weights, lower, upper, sizes, rng, None, 6000)
+        return long_tabu_search(weights, lower, upper, sizes, rng, None, 6000)
 
     score, labels = run()
     counts = np.bincount(labels, minlength=lower.size)
@@ -144,3 +136,32 @@ def test_iterated_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_see
     assert score > greedy * 1.05
     again_score, again = run()
     assert again_score == score and np.array_equal(labels, again)
+
+
+@pytest.mark.parametrize(
+    ("n", "engine", "search"),
+    [
+        (120, MAIN_ENGINE, memetic_search),
+        (120, CHILD_ENGINE, memetic_search),
+        (150, MAIN_ENGINE, long_tabu_search),
+        (150, CHILD_ENGINE, memetic_search),
+    ],
+)
+def test_large_groups_use_memetic_up_to_the_full_neighbourhood_and_both_engines_above(
+    n, engine, search
+) -> None:
+    weights = mdgp_like(n, 6)
+    lower, upper = np.full(10, n // 10 - 2), np.full(10, n // 10 + 2)
+    seed_words = (1, 2, 3, 4)
+    score, labels = solve_one_seed(weights, lower, upper, seed_words, None, 500, engine)
+    rng = np.random.default_rng(np.random.SeedSequence(seed_words))
+    sizes = target_sizes(lower, upper, n, float(weights.sum() / (n * (n - 1))))
+    expected_score, expected = search(weights, lower, upper, sizes, rng, None, 500)
+    assert score == expected_score and np.array_equal(labels, expected)
+
+
+def test_long_tabu_search_needs_a_budget() -> None:
+    weights = mdgp_like(30, 7)
+    bounds = np.full(3, 10)
+    with pytest.raises(ValueError, match="budget"):
+        long_tabu_search(weights, bounds, bounds, bounds, np.random.default_rng(0), None, None)
