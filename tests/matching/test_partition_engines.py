@@ -3,6 +3,8 @@ the searches for large groups (descent, crossover, memetic, one long tabu run)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -97,7 +99,10 @@ def test_crossover_keeps_what_both_parents_share_and_the_first_parents_sizes() -
     assert np.array_equal(child[shared], first[shared])
 
 
-def test_memetic_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
+@pytest.mark.parametrize("search", [memetic_search, long_tabu_search])
+def test_large_group_engines_respect_bounds_beat_greedy_and_repeat_for_a_seed(
+    search: Callable[..., tuple[float, np.ndarray]],
+) -> None:
     n = 120
     weights = mdgp_like(n, 4)
     lower = np.array([8, 10, 12, 9, 10, 11, 8, 10, 12, 9])
@@ -105,28 +110,7 @@ def test_memetic_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() ->
     sizes = target_sizes(lower, upper, n, mean_weight=50.0)
 
     def run() -> tuple[float, np.ndarray]:
-        return memetic_search(weights, lower, upper, sizes, np.random.default_rng(5), None, 6000)
-
-    score, labels = run()
-    counts = np.bincount(labels, minlength=lower.size)
-    assert np.all(counts >= lower) and np.all(counts <= upper)
-    assert score == pytest.approx(labels_score(weights, labels))
-    greedy = labels_score(weights, greedy_start(weights, sizes, np.random.default_rng(5)))
-    assert score > greedy * 1.05
-    again_score, again = run()
-    assert again_score == score and np.array_equal(labels, again)
-
-
-def test_long_tabu_search_respects_bounds_beats_greedy_and_repeats_for_a_seed() -> None:
-    n = 120
-    weights = mdgp_like(n, 4)
-    lower = np.array([8, 10, 12, 9, 10, 11, 8, 10, 12, 9])
-    upper = np.array([14, 13, 15, 12, 16, 13, 12, 14, 15, 13])
-    sizes = target_sizes(lower, upper, n, mean_weight=50.0)
-
-    def run() -> tuple[float, np.ndarray]:
-        rng = np.random.default_rng(5)
-        return long_tabu_search(weights, lower, upper, sizes, rng, None, 6000)
+        return search(weights, lower, upper, sizes, np.random.default_rng(5), None, 6000)
 
     score, labels = run()
     counts = np.bincount(labels, minlength=lower.size)
