@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.admin.deps import OrgDep
 from service.admin.pages import page
-from service.admin.participants import PAGE_SIZE, parse_page
+from service.admin.participant_table import PAGE_SIZE, parse_page
 from service.deps import SessionDep
 from service.models import AuditEvent, Organization
 

@@ -20,7 +20,7 @@ from service.admin import flash
 from service.admin.csv_upload import MAX_TOKEN_BYTES, UPLOAD_LIMIT_BYTES, CsvImport, UploadRejected
 from service.admin.deps import AdminContext, OrgDep
 from service.admin.pages import page
-from service.admin.participants import ParticipantFilters, filtered
+from service.admin.participant_table import ParticipantFilters, filtered
 from service.deps import CsrfChecked, LinksDep, SessionDep, SettingsDep
 from service.models import Participant
 from service.participants import csv_io, flows

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from service.admin.participants import filter_choices
+from service.admin.participant_table import filter_choices
 from service.models import Organization
 from tests.service.test_admin_participants import BASE, add_person, signed_in
 
