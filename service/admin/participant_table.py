@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from service import list_queries
+from service.list_queries import LIKE_ESCAPE, escape_like
 from service.models import Membership, Organization, Participant, ParticipantFacet, Round
 
 PAGE_SIZE = 50
@@ -31,21 +33,10 @@ TABLE_COLUMNS = (
     Participant.created_at,
 )
 MAX_PAGE = 100_000  # keeps OFFSET small and an absurd ?page= harmless
-LIKE_ESCAPE = "/"
-
-
-def escape_like(text: str) -> str:
-    """Make %, _ and the escape character match themselves in a LIKE pattern."""
-    for char in (LIKE_ESCAPE, "%", "_"):
-        text = text.replace(char, LIKE_ESCAPE + char)
-    return text
 
 
 def parse_page(raw: str) -> int:
-    try:
-        return min(max(int(raw), 1), MAX_PAGE)
-    except ValueError:
-        return 1
+    return list_queries.parse_page(raw, last=MAX_PAGE)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from service import list_queries
 from service.library.service import topic_of
 from service.library.validation import MAX_TAG
+from service.list_queries import LIKE_ESCAPE, escape_like
 from service.models import Organization, Resource, Topic
 
 PAGE_SIZE = 20
@@ -21,13 +23,6 @@ MAX_PAGE = 10_000
 SORTS = {"newest": "Newest first", "useful": "Most useful first"}
 STATUSES = {"visible": "Visible", "hidden": "Hidden", "all": "All"}
 MAX_SEARCH_WORDS = 8
-LIKE_ESCAPE = "/"
-
-
-def escape_like(text: str) -> str:
-    for char in (LIKE_ESCAPE, "%", "_"):
-        text = text.replace(char, LIKE_ESCAPE + char)
-    return text
 
 
 def tag_condition(tag: str) -> ColumnElement[bool]:
@@ -42,10 +37,7 @@ def tag_condition(tag: str) -> ColumnElement[bool]:
 
 
 def parse_page(raw: str) -> int:
-    try:
-        return min(max(int(raw), 1), MAX_PAGE)
-    except ValueError:
-        return 1
+    return list_queries.parse_page(raw, last=MAX_PAGE)
 
 
 @dataclass(frozen=True)
@@ -114,9 +106,7 @@ class LibraryFilters:
             # A topic's resources: shared from its chats, or tagged with one of its tags.
             topic = topic_of(session, org, self.topic_id)
             tags = [t.lower() for t in topic.tags] if topic is not None else []
-            where.append(
-                or_(Resource.topic_id == self.topic_id, *(tag_condition(t) for t in tags))
-            )
+            where.append(or_(Resource.topic_id == self.topic_id, *(tag_condition(t) for t in tags)))
         return where
 
 
