@@ -7,6 +7,7 @@ from typing import Any
 
 from _load_driver import RunResult, StreamResult
 from _load_profile import Profile
+from mdgp import machine_description
 
 
 def results_table(result: RunResult) -> list[str]:
@@ -53,7 +54,7 @@ def doc_section(
     low, high = context["load_during"]
     return [
         f"- Date: {context['started_at']:%Y-%m-%d %H:%M} UTC",
-        f"- Machine: 2 cores (AMD EPYC), 24 GiB, Python {context['python']}; PostgreSQL on "
+        f"- Machine: {machine_description()}; PostgreSQL on "
         f"the same machine. 1-minute load average {context['load_before']:.1f} before the run "
         f"and {low:.1f}-{high:.1f} during it (our server and driver add about 2-3).",
         f"- Command: `{context['command']}`",

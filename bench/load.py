@@ -322,12 +322,15 @@ def profile_alone(
     folder: Path,
 ) -> tuple[Profile, float] | None:
     """Drive `streams` alone under py-spy; (profile, worker CPU-seconds per second)."""
-    if args.profile_seconds <= 2 or shutil.which("py-spy") is None:
+    # The venv's own py-spy (the bench extra) when the venv is not on PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    spy_path = shutil.which("py-spy") or shutil.which("py-spy", path=venv_bin)
+    if args.profile_seconds <= 2 or spy_path is None:
         print("no profile: --profile-seconds is 0 or py-spy is not installed", flush=True)
         return None
     raw = folder / "profile.raw"
     spy = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(server), "--subprocesses", "--nonblocking",
+        [spy_path, "record", "--pid", str(server), "--subprocesses", "--nonblocking",
          "--rate", "50", "--format", "raw", "--duration", str(int(args.profile_seconds)),
          "-o", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
