@@ -3,9 +3,10 @@
 Chooses the engine: exact two-group re-splits (``_opt_pairs``) for many small groups with
 uniform bounds, where a full tabu iteration (cost ~ n x groups) would be too slow; for groups
 of 7 or more, the MDGP benchmark regime of few large groups, a memetic search (crossover + tabu,
-``_opt_memetic``) up to FULL_NEIGHBOURHOOD_N people, and above it one long tabu run
-(``_opt_long_tabu``) in the parent process with the memetic search in the child; restarted tabu
-search (``_opt_tabu``) otherwise.
+``_opt_memetic``) up to FULL_NEIGHBOURHOOD_N people, above it one long tabu run
+(``_opt_long_tabu``) in the parent process with the memetic search in the child, and from
+LONG_RUNS_ONLY_N people long tabu runs in both; restarted tabu search (``_opt_tabu``)
+otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ MEMETIC_MIN_SIZE = 7
 #: ``engine`` values of ``solve_one_seed``: the parent process runs the main engine, the child
 #: the alternative one where there is a choice (few large groups above FULL_NEIGHBOURHOOD_N).
 MAIN_ENGINE, CHILD_ENGINE = 0, 1
+#: From this many people on both processes run one long tabu run (different seeds): at
+#: n = 480 the memetic search lost on every MDGPLIB instance measured (see solve_one_seed),
+#: at n = 240 it won some (RanInt ss 0.07% vs 0.16%). No size between was measured.
+LONG_RUNS_ONLY_N = 360
 #: Tabu restarts in a row that fail to beat the best before one seed gives up early.
 MAX_FRUITLESS_RESTARTS = 3
 
@@ -75,9 +80,10 @@ def solve_one_seed(
     """Start and search for one seed; returns ``(score, labels)``.
 
     ``engine`` (MAIN_ENGINE or CHILD_ENGINE) matters only for groups of MEMETIC_MIN_SIZE or
-    more above FULL_NEIGHBOURHOOD_N people: the main engine is one long tabu run, the child's
-    the memetic search. Neither wins everywhere (MDGPLIB, 60 CPU-s, seed 1 each: RanReal
-    n = 480 ss 0.05% vs 0.46%, RanInt n = 240 ss 0.16% vs 0.07%), so the two processes hedge.
+    more from FULL_NEIGHBOURHOOD_N to LONG_RUNS_ONLY_N people: the main engine is one long tabu
+    run, the child's the memetic search. There neither wins everywhere (MDGPLIB, 60 CPU-s,
+    seed 1: RanInt n = 240 ss 0.16% vs 0.07%), so the two processes hedge; at n = 480 the long
+    run won on all four RanReal and RanInt instances (see ``_opt_long_tabu``).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed_words))
     n = C.shape[0]
@@ -91,7 +97,7 @@ def solve_one_seed(
         # Where every tabu step sees the whole neighbourhood, runs converge fast and
         # recombination pays (n = 120: within 0.024% of the references); above, each step
         # samples a tenth of it and one long run often gains more than crossover children do.
-        long_runs = n > FULL_NEIGHBOURHOOD_N and engine == MAIN_ENGINE
+        long_runs = n > FULL_NEIGHBOURHOOD_N and (engine == MAIN_ENGINE or n >= LONG_RUNS_ONLY_N)
         search = long_tabu_search if long_runs else memetic_search
         return search(C, lower, upper, sizes, rng, deadline, max_iterations)
     best_score, best_labels = -np.inf, greedy_start(C, sizes, rng)

@@ -11,8 +11,21 @@ import pytest
 from matching._opt_long_tabu import long_tabu_search
 from matching._opt_memetic import batch_descent, crossover, memetic_search
 from matching._opt_pairs import pair_search, split_table
-from matching._opt_tabu import SearchBudget, greedy_start, labels_score, target_sizes
-from matching._opt_worker import CHILD_ENGINE, MAIN_ENGINE, solve_one_seed, uses_pair_search
+from matching._opt_tabu import (
+    SINGLE_PRECISION_MAX_WEIGHT,
+    SearchBudget,
+    greedy_start,
+    labels_score,
+    tabu_search,
+    target_sizes,
+)
+from matching._opt_worker import (
+    CHILD_ENGINE,
+    LONG_RUNS_ONLY_N,
+    MAIN_ENGINE,
+    solve_one_seed,
+    uses_pair_search,
+)
 
 
 @pytest.mark.parametrize(
@@ -129,9 +142,11 @@ def test_large_group_engines_respect_bounds_beat_greedy_and_repeat_for_a_seed(
         (120, CHILD_ENGINE, memetic_search),
         (150, MAIN_ENGINE, long_tabu_search),
         (150, CHILD_ENGINE, memetic_search),
+        (LONG_RUNS_ONLY_N, MAIN_ENGINE, long_tabu_search),
+        (LONG_RUNS_ONLY_N, CHILD_ENGINE, long_tabu_search),
     ],
 )
-def test_large_groups_use_memetic_up_to_the_full_neighbourhood_and_both_engines_above(
+def test_large_groups_use_memetic_up_to_the_full_neighbourhood_then_both_then_long_runs(
     n, engine, search
 ) -> None:
     weights = mdgp_like(n, 6)
@@ -149,3 +164,25 @@ def test_long_tabu_search_needs_a_budget() -> None:
     bounds = np.full(3, 10)
     with pytest.raises(ValueError, match="budget"):
         long_tabu_search(weights, bounds, bounds, bounds, np.random.default_rng(0), None, None)
+
+
+def test_single_precision_tabu_returns_exact_scores_and_keeps_double_for_large_weights() -> None:
+    n = 150
+    weights = mdgp_like(n, 8)
+    lower, upper = np.full(10, 13), np.full(10, 17)
+    start = greedy_start(weights, np.full(10, 15), np.random.default_rng(1))
+    budget = SearchBudget(None, 400, 10**9)
+
+    def run(matrix: np.ndarray, single: bool) -> tuple[np.ndarray, float, int]:
+        rng = np.random.default_rng(2)
+        return tabu_search(matrix, lower, upper, start, rng, budget, single_precision=single)
+
+    labels, score, _ = run(weights, True)
+    counts = np.bincount(labels, minlength=10)
+    assert np.all(counts >= lower) and np.all(counts <= upper)
+    assert score == labels_score(weights, labels) > labels_score(weights, start)
+    # Weights like partition's forbidden-pair penalties would lose precision in float32.
+    large = weights * (2 * SINGLE_PRECISION_MAX_WEIGHT / 100.0)
+    single_labels, single_score, _ = run(large, True)
+    double_labels, double_score, _ = run(large, False)
+    assert single_score == double_score and np.array_equal(single_labels, double_labels)
