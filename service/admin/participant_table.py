@@ -62,11 +62,6 @@ class ParticipantFilters:
     def active(self) -> bool:
         return any(getattr(self, name) for name in self.names())
 
-    def conditions(self, org: Organization) -> list[ColumnElement[bool]]:
-        """The filters as SQL conditions for `org`, their values already bound (the export)."""
-        where, values = self.bound_conditions()
-        return [condition.params(org_id=org.id, **values) for condition in where]
-
     def bound_conditions(self) -> tuple[tuple[ColumnElement[bool], ...], dict[str, str]]:
         """The conditions with named parameters, and the parameter values.
 
@@ -129,7 +124,10 @@ def page_statements(active: tuple[str, ...]) -> _PageStatements:
 
 
 def filtered(org: Organization, filters: ParticipantFilters) -> Select[tuple[Participant]]:
-    return select(Participant).where(*filters.conditions(org))
+    """Every participant the filters show, values bound (the export)."""
+    where, values = filters.bound_conditions()
+    # Bound on the statement: SQLAlchemy 2.1 deprecates params() on single conditions.
+    return select(Participant).where(*where).params(org_id=org.id, **values)
 
 
 @lru_cache(maxsize=1)
